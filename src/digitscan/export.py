@@ -1,0 +1,69 @@
+"""Saving a trained network: weights as safetensors, the network as ONNX.
+
+safetensors because a weights file must never run code when loaded (pickle can); ONNX so
+that reading and serving run on ONNX Runtime without PyTorch.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .files import atomic_path, write_bytes
+
+__all__ = ["save_weights", "load_weights", "export_onnx", "max_difference_onnx_vs_torch"]
+
+ONNX_OPSET = 17
+
+
+def save_weights(path: str | os.PathLike[str], tensors: dict, metadata: dict[str, str]) -> None:
+    from safetensors.torch import save
+
+    write_bytes(path, save(tensors, metadata={k: str(v) for k, v in metadata.items()}))
+
+
+def load_weights(path: str | os.PathLike[str]) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def export_onnx(model, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` as ONNX with input ``image`` (N,1,28,28) and output ``logits`` (N,10)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    cpu_model = model.to("cpu").to(memory_format=torch.contiguous_format)
+    example = torch.zeros(1, 1, 28, 28)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of the dynamo one, but it is
+        # faster, needs no extra packages and gives the same graph for plain CNNs.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            cpu_model,
+            (example,),
+            str(tmp),
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    model.train(was_training)
+
+
+def max_difference_onnx_vs_torch(model, onnx_path: str | os.PathLike[str], images: np.ndarray) -> float:
+    """Largest absolute difference between PyTorch's and ONNX Runtime's logits on ``images``."""
+    import torch
+
+    from .classifier import Classifier
+
+    model.eval()
+    with torch.no_grad():
+        expected = model(torch.from_numpy(images.astype(np.float32)).unsqueeze(1)).numpy()
+    got = Classifier(Path(onnx_path)).logits(images)
+    return float(np.abs(expected - got).max())

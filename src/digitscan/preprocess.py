@@ -1,0 +1,208 @@
+"""From a picture of paper to an ink map: the first stages of reading.
+
+Each stage is a pure function of arrays, in the order the reader calls them:
+
+1. ``to_grey``            colour or grey uint8 -> grey uint8
+2. ``find_sheet`` / ``flatten_sheet``  a sheet photographed on a desk -> the sheet, upright
+3. ``ink_is_dark``        which way round the ink is (dark on light, or light on dark)
+4. ``ink_strength``       grey -> how much ink each pixel holds, 0 (paper) .. 255 (solid ink),
+                          with uneven lighting and paper tint divided out
+5. ``ink_mask``           adaptive threshold of the ink map (the grey map is kept for crops)
+6. ``remove_rules``       ruling lines and printed form boxes taken out of the mask
+
+>>> grey = to_grey(image)                             # doctest: +SKIP
+>>> ink = ink_strength(grey, dark_ink=ink_is_dark(grey))
+>>> mask = ink_mask(ink)
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "find_sheet",
+    "flatten_sheet",
+    "ink_is_dark",
+    "ink_mask",
+    "ink_strength",
+    "remove_rules",
+    "to_grey",
+]
+
+# Paper noise and faint smudges stay below this much ink (of 255): a light pencil stroke on
+# white paper is about 70-120, a blue biro stroke well above 150.
+MIN_INK = 40
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Grey uint8 (H, W) from grey or RGB uint8; blue and black pens both come out dark."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
+
+
+def ink_is_dark(grey: np.ndarray) -> bool:
+    """True when the ink is darker than the paper (the usual scan), False for white on black.
+
+    Paper is most of the picture, so the median pixel is paper: it lies nearer the light end
+    of the range when the paper is light.
+    """
+    low, median, high = np.percentile(grey, (2, 50, 98))
+    return bool(median - low >= high - median)
+
+
+def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:
+    """Ink per pixel, uint8: 0 on paper, 255 for the darkest ink, lighting divided out.
+
+    Large pictures have their paper level estimated locally (a max filter wider than any pen
+    stroke, on a shrunken copy for speed), because a phone photo is brighter on one side;
+    ink is then the fraction by which a pixel is darker than the paper around it. Small
+    crops (a single digit) have no room for that and use one paper level.
+    """
+    light = grey.astype(np.float32)
+    if not dark_ink:
+        light = 255.0 - light
+    height, width = light.shape
+    if min(height, width) < 100:
+        paper = np.full_like(light, max(float(np.percentile(light, 90)), 1.0))
+    else:
+        paper = _paper_level(light)
+    ink = (paper - light) / np.maximum(paper, 16.0)
+    ink = np.clip(ink, 0.0, None)
+    # The darkest ink becomes 255 so that pencil and marker give the same map.
+    top = float(np.percentile(ink, 99.7)) if ink.size > 400 else float(ink.max())
+    if top <= 1e-6:
+        return np.zeros(grey.shape, np.uint8)
+    scale = 255.0 / max(top, 0.25)  # a blank page keeps its faint noise faint
+    return np.clip(ink * scale, 0, 255).astype(np.uint8)
+
+
+def ink_mask(ink: np.ndarray) -> np.ndarray:
+    """Boolean mask of inked pixels: Otsu's threshold on the ink map, never below the noise."""
+    if ink.max() < MIN_INK:
+        return np.zeros(ink.shape, bool)
+    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Otsu splits stroke cores from their grey edges; a bit lower keeps thin strokes joined.
+    threshold = max(MIN_INK, 0.6 * float(otsu))
+    return ink > threshold
+
+
+def remove_rules(mask: np.ndarray, text_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Take ruling lines and form-box edges out of ``mask``; return (digits, rules).
+
+    A rule is a thin run of ink much longer than a digit is tall (horizontal) or clearly
+    taller than a digit (vertical). Where a digit's stroke crosses a rule, the pixels of the
+    rule with digit ink right above and below are given back, so the stroke stays whole.
+    """
+    text_height = max(float(text_height), 6.0)
+    binary = mask.astype(np.uint8)
+    long_h = max(int(round(2.5 * text_height)), 15)
+    long_v = max(int(round(1.6 * text_height)), 15)
+    horizontal = cv2.morphologyEx(
+        binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (long_h, 1))
+    )
+    vertical = cv2.morphologyEx(
+        binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_v))
+    )
+    # A rule is thin: a thick long blob is more likely a large bold digit stroke.
+    rules = _thin_only(horizontal, text_height, axis=0) | _thin_only(vertical, text_height, 1)
+    if not rules.any():
+        return mask, rules
+    digits = mask & ~rules
+    bridge = max(3, int(round(text_height * 0.12)))
+    closed_v = cv2.morphologyEx(
+        digits.astype(np.uint8), cv2.MORPH_CLOSE,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge * 2 + 1)),
+    ).astype(bool)
+    closed_h = cv2.morphologyEx(
+        digits.astype(np.uint8), cv2.MORPH_CLOSE,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 2 + 1, 1)),
+    ).astype(bool)
+    crossing = rules & (closed_v | closed_h)
+    return digits | crossing, rules & ~crossing
+
+
+def find_sheet(grey: np.ndarray) -> np.ndarray | None:
+    """Corners (4, 2) float32 of a light sheet photographed on a darker desk, or None.
+
+    None when no clear sheet stands out, or when the sheet already fills the picture (a
+    flatbed scan): then there is nothing to undo.
+    """
+    height, width = grey.shape
+    if min(height, width) < 200:
+        return None
+    scale = 400.0 / max(height, width)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    level, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Close the sheet over the writing on it, so the writing does not cut into its outline.
+    bright = cv2.morphologyEx(
+        bright, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
+    )
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    outline = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(outline)
+    total = small.shape[0] * small.shape[1]
+    if area < 0.2 * total or area > 0.9 * total:
+        return None
+    corners = cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True)
+    if len(corners) != 4 or not cv2.isContourConvex(corners):
+        return None
+    inside = np.zeros_like(small)
+    cv2.fillConvexPoly(inside, corners.reshape(4, 2), 255)
+    paper, desk = small[inside > 0].mean(), small[inside == 0].mean()
+    if paper - desk < 40:  # not a light sheet on a clearly darker desk
+        return None
+    return _order_corners(corners.reshape(4, 2).astype(np.float32) / scale)
+
+
+def flatten_sheet(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet inside ``corners`` warped to an upright rectangle, and the 3x3 homography
+    from the flattened picture back to the original (to report boxes in input pixels)."""
+    top_left, top_right, bottom_right, bottom_left = corners
+    width = int(round(max(np.linalg.norm(top_right - top_left),
+                          np.linalg.norm(bottom_right - bottom_left))))
+    height = int(round(max(np.linalg.norm(bottom_left - top_left),
+                           np.linalg.norm(bottom_right - top_right))))
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]],
+                      np.float32)
+    forward = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    flat = cv2.warpPerspective(image, forward, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    return flat, np.linalg.inv(forward)
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _paper_level(light: np.ndarray) -> np.ndarray:
+    height, width = light.shape
+    scale = min(1.0, 256.0 / min(height, width))
+    small = cv2.resize(light, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # 1/12 of the short side is wider than any pen stroke on a page, narrower than the
+    # changes of light across it.
+    size = max(5, int(min(small.shape) / 12) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    paper = cv2.dilate(small, kernel)
+    paper = cv2.blur(paper, (size, size))
+    return cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _thin_only(lines: np.ndarray, text_height: float, axis: int) -> np.ndarray:
+    if not lines.any():
+        return lines.astype(bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    thickness = stats[:, cv2.CC_STAT_HEIGHT] if axis == 0 else stats[:, cv2.CC_STAT_WIDTH]
+    keep = thickness <= max(3.0, 0.25 * text_height)
+    keep[0] = False
+    return keep[labels]
+
+
+def _order_corners(points: np.ndarray) -> np.ndarray:
+    sums = points.sum(axis=1)
+    diffs = points[:, 1] - points[:, 0]
+    return np.array([points[np.argmin(sums)], points[np.argmin(diffs)],
+                     points[np.argmax(sums)], points[np.argmax(diffs)]], np.float32)

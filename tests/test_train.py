@@ -1,0 +1,121 @@
+"""Training writes a complete, reproducible run directory; ONNX matches PyTorch."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from digitscan.errors import DigitscanError  # noqa: E402
+from digitscan.train import TrainConfig, train  # noqa: E402
+
+RUN_FILES = {
+    "config.json", "history.csv", "model.safetensors", "model.onnx", "metrics.json",
+    "loss.png", "accuracy.png", "confusion_matrix.png", "misclassified.png", "calibration.png",
+    "checkpoint.safetensors", "checkpoint.json",
+}
+
+
+def test_run_directory_is_complete(tiny_run: Path) -> None:
+    assert RUN_FILES <= {p.name for p in tiny_run.iterdir()}
+    assert not [p for p in tiny_run.iterdir() if p.name.endswith(".part")]
+    with open(tiny_run / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    # 2 epochs of the lab's network on 6,000 images: well above chance, below a full run.
+    assert 0.85 < metrics["accuracy"] < 1.0
+    assert metrics["count"] == 10000 and metrics["data"] == "mnist-test"
+    assert abs(float(rows[-1]["val_accuracy"]) - metrics["accuracy"]) < 2e-3
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["train"]["model"] == "seed" and config["train"]["seed"] == 0
+    for picture in ("loss.png", "accuracy.png", "confusion_matrix.png", "misclassified.png"):
+        assert (tiny_run / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_onnx_export_matches_pytorch(tiny_run: Path, mnist_dir: Path) -> None:
+    from digitscan.export import load_weights, max_difference_onnx_vs_torch
+    from digitscan.mnist import load_mnist
+    from digitscan.models import build_model
+
+    model = build_model("seed")
+    model.load_state_dict(load_weights(tiny_run / "model.safetensors"))
+    images = load_mnist("test", mnist_dir).images[:500].astype(np.float32) / 255
+    assert max_difference_onnx_vs_torch(model, tiny_run / "model.onnx", images) < 1e-3
+
+
+def test_default_model_onnx_matches_pytorch(tmp_path: Path) -> None:
+    from digitscan.export import export_onnx, max_difference_onnx_vs_torch
+    from digitscan.models import build_model
+
+    torch.manual_seed(1)
+    model = build_model("default")
+    model.eval()
+    export_onnx(model, tmp_path / "m.onnx")
+    images = np.random.default_rng(0).random((64, 28, 28), dtype=np.float32)
+    assert max_difference_onnx_vs_torch(model, tmp_path / "m.onnx", images) < 1e-3
+
+
+def _short(**overrides) -> TrainConfig:
+    values = dict(model="seed", epochs=2, batch_size=128, limit=2000, seed=3)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_same_seed_same_numbers(tmp_path: Path, mnist_env: Path) -> None:
+    first = train(_short(epochs=1), tmp_path / "a", progress=False)
+    second = train(_short(epochs=1), tmp_path / "b", progress=False)
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in first.history]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in second.history]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_interrupt_keeps_last_epoch_and_resume_matches(tmp_path: Path, mnist_env: Path) -> None:
+    straight = train(_short(), tmp_path / "straight", progress=False)
+
+    def interrupt_after_first_epoch(row) -> None:
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    stopped = train(_short(), tmp_path / "stopped", progress=False, on_epoch=interrupt_after_first_epoch)
+    assert stopped.interrupted and len(stopped.history) == 1
+    assert (tmp_path / "stopped" / "model.onnx").is_file()
+
+    resumed = train(_short(), tmp_path / "stopped", resume=True, progress=False)
+    assert len(resumed.history) == 2
+    assert resumed.history[-1]["val_loss"] == pytest.approx(straight.history[-1]["val_loss"], abs=1e-6)
+    assert resumed.metrics["accuracy"] == straight.metrics["accuracy"]
+
+
+def test_refuses_to_overwrite_a_run(tmp_path: Path, mnist_env: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    with pytest.raises(DigitscanError, match="already exists"):
+        train(_short(epochs=1), out, progress=False)
+    assert (out / "notes.txt").read_text() == "precious"
+
+
+def test_resume_needs_a_run(tmp_path: Path) -> None:
+    with pytest.raises(DigitscanError, match="no checkpoint to resume"):
+        train(_short(), tmp_path, resume=True, progress=False)
+
+
+def test_augmentation_keeps_shape_range_and_is_seeded() -> None:
+    from digitscan.augment import AugmentConfig, augment_batch
+
+    images = torch.zeros(16, 1, 28, 28)
+    images[:, :, 8:20, 12:16] = 1.0
+    a = augment_batch(images, AugmentConfig(), torch.Generator().manual_seed(5))
+    b = augment_batch(images, AugmentConfig(), torch.Generator().manual_seed(5))
+    assert a.shape == images.shape and float(a.min()) >= 0 and float(a.max()) <= 1
+    assert torch.equal(a, b)
+    assert not torch.equal(a, images)
+    # The ink survives: distortions move and reshape strokes, they do not erase them.
+    assert (a.sum(dim=(1, 2, 3)) > 0.3 * images[0].sum()).all()
