@@ -41,13 +41,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
     """A real (short) training run of the lab's seed network, shared by the tests that read
     a run directory. One epoch on a 6,000-image subset keeps it to a few seconds."""
     pytest.importorskip("torch")
-    from digitscan.train import TrainConfig, train
+    from digitscan.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs") / "seed"
     os.environ.setdefault("DIGITSCAN_DATA", str(mnist_dir))
     train(
-        TrainConfig(model="seed", epochs=2, batch_size=64, data_dir=str(mnist_dir), augment=False,
-                    limit=6000),
+        TrainConfig(model="seed", epochs=2, batch_size=64, data_dir=str(mnist_dir), augment=False, limit=6000),
         out,
         progress=False,
     )

@@ -16,8 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 def digitscan(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "120", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "digitscan", *args], capture_output=True, text=True, env=full_env,
-        cwd=cwd, timeout=300,
+        [sys.executable, "-m", "digitscan", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -38,15 +42,20 @@ def test_evaluate_shipped_model_on_mnist(mnist_dir: Path) -> None:
 
 
 def test_evaluate_json_matches_the_run(tiny_run: Path, mnist_dir: Path, tmp_path: Path) -> None:
-    result = digitscan("evaluate", str(tiny_run), "--json", "--data-dir", str(mnist_dir),
-                       "--pictures", str(tmp_path / "pics"))
+    result = digitscan(
+        "evaluate", str(tiny_run), "--json", "--data-dir", str(mnist_dir), "--pictures", str(tmp_path / "pics")
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert report["accuracy"] == pytest.approx(metrics["accuracy"])
     assert report["confusion_matrix"] == metrics["confusion_matrix"]
     assert sum(map(sum, report["confusion_matrix"])) == 10000
-    assert {p.name for p in (tmp_path / "pics").iterdir()} == {"confusion_matrix.png", "misclassified.png", "calibration.png"}
+    assert {p.name for p in (tmp_path / "pics").iterdir()} == {
+        "confusion_matrix.png",
+        "misclassified.png",
+        "calibration.png",
+    }
 
 
 def test_summary_of_the_lab_network(tmp_path: Path) -> None:
@@ -59,8 +68,9 @@ def test_summary_of_the_lab_network(tmp_path: Path) -> None:
 
 def test_train_from_the_command_line(tmp_path: Path, mnist_dir: Path) -> None:
     out = tmp_path / "run"
-    result = digitscan("train", "--model", "seed", "--epochs", "1", "--limit", "1000", "--out", str(out),
-                       "--data-dir", str(mnist_dir))
+    result = digitscan(
+        "train", "--model", "seed", "--epochs", "1", "--limit", "1000", "--out", str(out), "--data-dir", str(mnist_dir)
+    )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and (out / "model.onnx").is_file()
 
@@ -79,13 +89,17 @@ def test_train_from_the_command_line(tmp_path: Path, mnist_dir: Path) -> None:
         (["train", "--resume", "--out", "{tmp}"], ["no checkpoint to resume"]),
     ],
 )
-def test_user_mistakes_get_one_clear_line(args: list[str], fragments: list[str], tmp_path: Path, mnist_dir: Path) -> None:
+def test_user_mistakes_get_one_clear_line(
+    args: list[str], fragments: list[str], tmp_path: Path, mnist_dir: Path
+) -> None:
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 100)
     (corrupt / "t10k-labels-idx1-ubyte.gz").write_bytes((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
-    result = digitscan(*[a.replace("{tmp}", str(tmp_path)) for a in args],
-                       env={"DIGITSCAN_MNIST_MIRRORS": "http://127.0.0.1:9/", "DIGITSCAN_DATA": str(mnist_dir)})
+    result = digitscan(
+        *[a.replace("{tmp}", str(tmp_path)) for a in args],
+        env={"DIGITSCAN_MNIST_MIRRORS": "http://127.0.0.1:9/", "DIGITSCAN_DATA": str(mnist_dir)},
+    )
     assert_one_line_error(result, *fragments)
 
 

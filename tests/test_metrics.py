@@ -19,7 +19,12 @@ def test_confusion_and_report_by_hand() -> None:
     matrix = confusion_matrix(labels, predicted, n_classes=3)
     assert matrix.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
     report = classification_report(matrix)
-    assert report["0"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1-score": pytest.approx(0.8), "support": 3}
+    assert report["0"] == {
+        "precision": 1.0,
+        "recall": pytest.approx(2 / 3),
+        "f1-score": pytest.approx(0.8),
+        "support": 3,
+    }
     assert report["1"]["precision"] == pytest.approx(0.5) and report["1"]["recall"] == pytest.approx(0.5)
     assert report["accuracy"]["value"] == pytest.approx(4 / 6)
     assert report["macro avg"]["recall"] == pytest.approx((2 / 3 + 0.5 + 1) / 3)

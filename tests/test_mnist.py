@@ -103,8 +103,7 @@ def test_download_from_env_mirror_via_load(tmp_path: Path, mirrors, monkeypatch)
 def test_download_fails_clearly_when_no_mirror_is_good(tmp_path: Path, mirrors) -> None:
     target = tmp_path / "cache"
     with pytest.raises(DigitscanError) as info:
-        ensure_mnist_files(target, names=("t10k-images-idx3-ubyte",),
-                           mirrors=(mirrors["unreachable"], mirrors["bad"]))
+        ensure_mnist_files(target, names=("t10k-images-idx3-ubyte",), mirrors=(mirrors["unreachable"], mirrors["bad"]))
     message = str(info.value)
     assert "t10k-images-idx3-ubyte" in message and "checksum mismatch" in message
     assert not any(target.iterdir()), "a rejected download must leave no file behind"

@@ -12,12 +12,21 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from digitscan.errors import DigitscanError  # noqa: E402
-from digitscan.train import TrainConfig, train  # noqa: E402
+from digitscan.training import TrainConfig, train  # noqa: E402
 
 RUN_FILES = {
-    "config.json", "history.csv", "model.safetensors", "model.onnx", "metrics.json",
-    "loss.png", "accuracy.png", "confusion_matrix.png", "misclassified.png", "calibration.png",
-    "checkpoint.safetensors", "checkpoint.json",
+    "config.json",
+    "history.csv",
+    "model.safetensors",
+    "model.onnx",
+    "metrics.json",
+    "loss.png",
+    "accuracy.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "calibration.png",
+    "checkpoint.safetensors",
+    "checkpoint.json",
 }
 
 
@@ -119,3 +128,20 @@ def test_augmentation_keeps_shape_range_and_is_seeded() -> None:
     assert not torch.equal(a, images)
     # The ink survives: distortions move and reshape strokes, they do not erase them.
     assert (a.sum(dim=(1, 2, 3)) > 0.3 * images[0].sum()).all()
+
+
+def test_bf16_autocast_does_not_change_answers(tiny_run: Path, mnist_dir: Path) -> None:
+    """bf16 is used where the hardware has it; check numerically that it reads the same."""
+    from digitscan.export import load_weights
+    from digitscan.mnist import load_mnist
+    from digitscan.models import build_model
+
+    model = build_model("seed")
+    model.load_state_dict(load_weights(tiny_run / "model.safetensors"))
+    model.eval()
+    images = torch.from_numpy(load_mnist("test", mnist_dir).images[:1000].astype(np.float32) / 255).unsqueeze(1)
+    with torch.no_grad():
+        fp32 = model(images).argmax(1)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = model(images).float().argmax(1)
+    assert (fp32 == bf16).float().mean().item() >= 0.995

@@ -21,20 +21,41 @@ _LAZY = {
     "DigitscanError": "errors",
     "Classifier": "classifier",
     "load_mnist": "mnist",
-    "train": "train",
-    "TrainConfig": "train",
-    "evaluate": "evaluate",
-    "Evaluation": "evaluate",
+    "read": "reader",
+    "Reader": "reader",
+    "Reading": "results",
+    "Digit": "results",
+    "Line": "results",
+    "train": "training",
+    "TrainConfig": "training",
+    "evaluate": "evaluation",
+    "Evaluation": "evaluation",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "__version__",
+    "DigitscanError",
+    "Classifier",
+    "load_mnist",
+    "read",
+    "Reader",
+    "Reading",
+    "Digit",
+    "Line",
+    "train",
+    "TrainConfig",
+    "evaluate",
+    "Evaluation",
+]
 
 if TYPE_CHECKING:
     from .classifier import Classifier
     from .errors import DigitscanError
-    from .evaluate import Evaluation, evaluate
+    from .evaluation import Evaluation, evaluate
     from .mnist import load_mnist
-    from .train import TrainConfig, train
+    from .reader import Reader, read
+    from .results import Digit, Line, Reading
+    from .training import TrainConfig, train
 
 
 def __getattr__(name: str) -> Any:

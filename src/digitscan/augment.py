@@ -33,9 +33,7 @@ class AugmentConfig:
         return asdict(self)
 
 
-def augment_batch(
-    images: torch.Tensor, config: AugmentConfig, generator: torch.Generator
-) -> torch.Tensor:
+def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """A randomly distorted copy of ``images`` (N, 1, 28, 28) in [0, 1]."""
     n = images.shape[0]
     device = images.device

@@ -34,8 +34,7 @@ def resolve_model(model: str | os.PathLike[str] | None = None) -> Path:
         path = _MODEL_DIR / "default.onnx"
         if not path.is_file():
             raise DigitscanError(
-                "the shipped model is missing from this installation; reinstall digitscan "
-                "or pass --model RUN_DIR"
+                "the shipped model is missing from this installation; reinstall digitscan or pass --model RUN_DIR"
             )
         return path
     path = Path(model).expanduser()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -48,9 +47,9 @@ def train(
     epochs: int = typer.Option(6, "--epochs", "-e", help="Passes over the training set."),
     batch_size: int = typer.Option(128, "--batch-size", "-b", help="Images per optimiser step."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same machine, same numbers."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: runs/MODEL-TIME)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default: runs/MODEL-TIME)."),
     data: str = typer.Option("mnist", "--data", help="mnist, or a folder of labelled images."),
-    data_dir: Optional[Path] = DataDirOption,
+    data_dir: Path | None = DataDirOption,
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Distort training batches like real scans."),
     max_lr: float = typer.Option(4e-3, "--lr", help="Peak learning rate of the one-cycle schedule."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16 (bf16 only where native)."),
@@ -62,8 +61,8 @@ def train(
     """Train a network on MNIST (or your own labelled images) and write a run directory."""
     from datetime import datetime
 
-    from .train import TrainConfig
-    from .train import train as run_training
+    from .training import TrainConfig
+    from .training import train as run_training
 
     if out is None:
         if resume:
@@ -87,16 +86,18 @@ def train(
 
 @app.command()
 def evaluate(
-    model: Optional[str] = typer.Argument(None, help="Run directory or .onnx file (default: the shipped model)."),
+    model: str | None = typer.Argument(None, help="Run directory or .onnx file (default: the shipped model)."),
     data: str = typer.Option("mnist-test", "--data", help="mnist-test, or a folder of labelled images."),
-    data_dir: Optional[Path] = DataDirOption,
+    data_dir: Path | None = DataDirOption,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    pictures: Optional[Path] = typer.Option(None, "--pictures", help="Also write the confusion matrix, misclassified digits and calibration as PNGs to this folder."),
+    pictures: Path | None = typer.Option(
+        None, "--pictures", help="Also write the confusion matrix, misclassified digits and calibration PNGs here."
+    ),
 ) -> None:
     """Accuracy, classification report, confusion matrix and calibration of a model."""
     import json
 
-    from .evaluate import evaluate as run_evaluation
+    from .evaluation import evaluate as run_evaluation
 
     result = run_evaluation(model, data=data, data_dir=data_dir)
     if pictures is not None:
@@ -107,7 +108,7 @@ def evaluate(
         console.print(result.to_text(), highlight=False, markup=False)
 
 
-def _write_evaluation_pictures(result, data: str, data_dir: Optional[Path], folder: Path) -> None:
+def _write_evaluation_pictures(result, data: str, data_dir: Path | None, folder: Path) -> None:
     from . import plots
 
     if data in ("mnist-test", "mnist"):
@@ -126,7 +127,9 @@ def _write_evaluation_pictures(result, data: str, data_dir: Optional[Path], fold
 @app.command()
 def summary(
     model: str = typer.Argument("default", help="Network name: default or seed."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the diagram (MODEL.png and MODEL.svg); default: current folder."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for the diagram, MODEL.png and MODEL.svg (default: here)."
+    ),
     no_diagram: bool = typer.Option(False, "--no-diagram", help="Print the table only."),
 ) -> None:
     """Print a Keras-style summary of a network and draw its diagram (PNG and SVG)."""
@@ -143,8 +146,101 @@ def summary(
 
 
 # ----- read (issue: read handwritten digits from real scans) -------------------------------
-# (the `read` command goes here)
+@app.command()
+def read(
+    inputs: list[str] | None = typer.Argument(
+        None, help="Image files, PDFs, folders (read recursively), or - for standard input."
+    ),
+    layout: str = typer.Option(
+        "auto", "--layout", "-l", help="digit, line, page, or auto (crops up to 64x64 are digits)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per page per line."),
+    annotate: Path | None = typer.Option(
+        None, "--annotate", help="Folder to write each input to, with boxes and digits drawn."
+    ),
+    min_confidence: float = typer.Option(
+        0.5, "--min-confidence", help="Digits the model is less sure of are marked unsure."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="An .onnx file or a training run (default: shipped model)."
+    ),
+    example: bool = typer.Option(
+        False, "--example", help="Read the example scans bundled with digitscan."
+    ),
+) -> None:
+    """Read handwritten digits from scans and photos.
+
+    Text output: one line per page ("file: text"; pages of several lines are indented below
+    the file name); an unsure digit is followed by "?". Exit status 1 if any input failed.
+    """
+    from .reader import Reader, bundled_examples
+    from .readout import marked_text, write_annotations
+
+    sources = list(inputs or [])
+    if example:
+        sources += [str(path) for path in bundled_examples()]
+    if not sources:
+        raise DigitscanError("nothing to read: give image files, folders or -, or --example")
+    if annotate is not None:
+        annotate = _check_annotate_dir(annotate, sources)
+    reader = Reader(model, min_confidence=min_confidence)
+    readings = reader.read(sources, layout=layout)
+    pages_per_file: dict[str, int] = {}
+    for reading in readings:
+        pages_per_file[reading.file] = pages_per_file.get(reading.file, 0) + 1
+    out = []
+    for reading in readings:
+        if as_json:
+            import json
+
+            out.append(json.dumps(reading.to_dict()))
+            continue
+        label = reading.file
+        if pages_per_file[reading.file] > 1:
+            label += f" page {reading.page}"
+        if reading.error is not None:
+            out.append(f"{label}: error: {reading.error}")
+            continue
+        text = marked_text(reading)
+        if "\n" in text:
+            out.append(f"{label}:")
+            out.extend(f"  {line}" for line in text.split("\n"))
+        else:
+            out.append(f"{label}: {text}")
+    if out:
+        sys.stdout.write("\n".join(out) + "\n")
+    if annotate is not None:
+        write_annotations(readings, annotate)
+    if any(reading.error for reading in readings):
+        raise typer.Exit(1)
+
+
+def _check_annotate_dir(folder: Path, sources: list[str]) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise DigitscanError(f"--annotate {folder}: exists and is not a folder")
+    target = folder.resolve()
+    for source in sources:
+        path = Path(source)
+        home = path.resolve() if path.is_dir() else path.resolve().parent
+        if source != "-" and path.exists() and home == target:
+            # Annotated pictures never overwrite an input, but writing them beside the
+            # inputs mixes the two; a separate folder is asked for.
+            raise DigitscanError(
+                f"--annotate {folder}: is the folder of input {source}; choose another folder "
+                "so no input can be overwritten"
+            )
+    return folder
 # ----- end read ------------------------------------------------------------------------------
+
+
+# ----- serve (issue: web page and HTTP API) --------------------------------------------------
+# (the `serve` command goes here)
+# ----- end serve -----------------------------------------------------------------------------
+
+
+# ----- report (issue: the lab report) --------------------------------------------------------
+# (the `report` and `lab` commands go here)
+# ----- end report ----------------------------------------------------------------------------
 
 
 if __name__ == "__main__":

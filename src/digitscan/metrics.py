@@ -85,7 +85,7 @@ def reliability_bins(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 
     """Per confidence bin: its range, how many fell in it, mean confidence and accuracy."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
         inside = (confidence > low) & (confidence <= high)
         count = int(inside.sum())
         bins.append(
@@ -106,5 +106,8 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     if total == 0:
         return 0.0
     return float(
-        sum(b["count"] / total * abs(b["accuracy"] - b["confidence"]) for b in reliability_bins(confidence, correct, n_bins))
+        sum(
+            b["count"] / total * abs(b["accuracy"] - b["confidence"])
+            for b in reliability_bins(confidence, correct, n_bins)
+        )
     )

@@ -198,13 +198,17 @@ def _download(folder: Path, name: str, mirrors: tuple[str, ...]) -> None:
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with atomic_path(target) as tmp, open(tmp, "wb") as out, Progress(
-                    "[progress.description]{task.description}",
-                    BarColumn(),
-                    DownloadColumn(),
-                    TransferSpeedColumn(),
-                    transient=True,
-                ) as progress:
+                with (
+                    atomic_path(target) as tmp,
+                    open(tmp, "wb") as out,
+                    Progress(
+                        "[progress.description]{task.description}",
+                        BarColumn(),
+                        DownloadColumn(),
+                        TransferSpeedColumn(),
+                        transient=True,
+                    ) as progress,
+                ):
                     task = progress.add_task(f"MNIST {name}", total=total)
                     while chunk := response.read(1 << 16):
                         out.write(chunk)
@@ -223,7 +227,8 @@ def _download(folder: Path, name: str, mirrors: tuple[str, ...]) -> None:
             reason = getattr(exc, "reason", None) or exc
             failures.append(f"{url}: {reason}")
     raise DigitscanError(
-        f"could not download MNIST file {name}: " + "; ".join(failures)
+        f"could not download MNIST file {name}: "
+        + "; ".join(failures)
         + f". Put the four IDX files in {folder} or pass --data-dir"
     )
 

@@ -12,11 +12,16 @@ import numpy as np
 from .files import atomic_path
 
 if TYPE_CHECKING:
-    from .evaluate import Evaluation
+    from .evaluation import Evaluation
 
 __all__ = [
-    "plot_loss", "plot_accuracy", "plot_confusion", "plot_misclassified", "plot_calibration",
-    "plot_samples", "write_run_pictures",
+    "plot_loss",
+    "plot_accuracy",
+    "plot_confusion",
+    "plot_misclassified",
+    "plot_calibration",
+    "plot_samples",
+    "write_run_pictures",
 ]
 
 
@@ -85,11 +90,10 @@ def plot_misclassified(images: np.ndarray, evaluation: Evaluation, path, limit: 
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.35), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, index in zip(axes.flat, wrong):
+    for axis, index in zip(axes.flat, wrong, strict=False):
         axis.imshow(images[index], cmap="gray")
         axis.set_title(
-            f"true {evaluation.labels[index]} → {evaluation.predictions[index]}\n"
-            f"{evaluation.confidence[index]:.0%}",
+            f"true {evaluation.labels[index]} → {evaluation.predictions[index]}\n{evaluation.confidence[index]:.0%}",
             fontsize=7,
         )
     figure.suptitle(f"Misclassified digits ({len(evaluation.misclassified)} in all, most confident first)")

@@ -106,7 +106,9 @@ def remove_rules(mask: np.ndarray, text_height: float) -> tuple[np.ndarray, np.n
         binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_v))
     )
     # A rule is thin: a thick long blob is more likely a large bold digit stroke.
-    rules = _thin_only(horizontal, text_height, axis=0) | _thin_only(vertical, text_height, 1)
+    across = _thin_only(horizontal, text_height, axis=0)
+    rules = across | _thin_only(vertical, text_height, 1) | _box_walls(binary, across,
+                                                                        text_height)
     if not rules.any():
         return mask, rules
     digits = mask & ~rules
@@ -189,6 +191,30 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     paper = cv2.dilate(small, kernel)
     paper = cv2.blur(paper, (size, size))
     return cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _box_walls(binary: np.ndarray, across: np.ndarray, text_height: float) -> np.ndarray:
+    """Short vertical lines that join a horizontal rule at both ends: the walls between
+    the cells of a form. A digit's stroke (a 1) may touch a rule at one end, not at both."""
+    walls = np.zeros(binary.shape, bool)
+    if not across.any():
+        return walls
+    length = max(int(round(0.8 * text_height)), 8)
+    vertical = cv2.morphologyEx(
+        binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+    )
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
+    reach = 3
+    for label in range(1, count):
+        x, y, w, h = stats[label, :4]
+        if w > max(3.0, 0.25 * text_height):
+            continue
+        x0, x1 = max(x - reach, 0), x + w + reach
+        top = across[max(y - reach, 0): y + reach, x0:x1].any()
+        bottom = across[max(y + h - reach, 0): y + h + reach, x0:x1].any()
+        if top and bottom:
+            walls |= labels == label
+    return walls
 
 
 def _thin_only(lines: np.ndarray, text_height: float, axis: int) -> np.ndarray:

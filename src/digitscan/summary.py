@@ -73,28 +73,41 @@ def draw_diagram(rows: list[LayerRow], title: str, path: str | os.PathLike[str])
     from matplotlib.patches import FancyBboxPatch
 
     colours = {
-        "Conv2d": "#8ecae6", "BatchNorm2d": "#d9ed92", "BatchNorm1d": "#d9ed92", "ReLU": "#ffd6a5",
-        "MaxPool2d": "#ffadad", "Flatten": "#e0e0e0", "Linear": "#bdb2ff", "Dropout": "#f1f1f1",
+        "Conv2d": "#8ecae6",
+        "BatchNorm2d": "#d9ed92",
+        "BatchNorm1d": "#d9ed92",
+        "ReLU": "#ffd6a5",
+        "MaxPool2d": "#ffadad",
+        "Flatten": "#e0e0e0",
+        "Linear": "#bdb2ff",
+        "Dropout": "#f1f1f1",
     }
-    boxes = [("input", "Input", "(None, 1, 28, 28)", 0)] + [
-        (r.name, r.kind, r.shape_text, r.parameters) for r in rows
-    ]
+    boxes = [("input", "Input", "(None, 1, 28, 28)", 0)] + [(r.name, r.kind, r.shape_text, r.parameters) for r in rows]
     height = 0.62 * len(boxes) + 0.9
     figure, axis = plt.subplots(figsize=(6.2, height))
     axis.set_xlim(0, 10)
     axis.set_ylim(-len(boxes) + 0.2, 1.3)
     axis.axis("off")
     axis.text(5, 0.95, title, ha="center", va="center", fontsize=12, weight="bold")
-    for index, (name, kind, shape, params) in enumerate(boxes):
+    for index, (_name, kind, shape, params) in enumerate(boxes):
         y = -index
-        axis.add_patch(FancyBboxPatch((1.2, y - 0.25), 7.6, 0.5, boxstyle="round,pad=0.03",
-                                      facecolor=colours.get(kind, "#ffffff"), edgecolor="#333333"))
+        axis.add_patch(
+            FancyBboxPatch(
+                (1.2, y - 0.25),
+                7.6,
+                0.5,
+                boxstyle="round,pad=0.03",
+                facecolor=colours.get(kind, "#ffffff"),
+                edgecolor="#333333",
+            )
+        )
         label = f"{kind}  ·  {shape}" + (f"  ·  {params:,} params" if params else "")
         axis.text(5, y, label, ha="center", va="center", fontsize=8.5)
         if index:
-            axis.annotate("", xy=(5, y + 0.27), xytext=(5, y + 0.73),
-                          arrowprops={"arrowstyle": "->", "color": "#333333"})
-    total = sum(p for *_, p in boxes)
+            axis.annotate(
+                "", xy=(5, y + 0.27), xytext=(5, y + 0.73), arrowprops={"arrowstyle": "->", "color": "#333333"}
+            )
+    total = sum(box[3] for box in boxes)
     axis.text(5, -len(boxes) + 0.45, f"{total:,} parameters in all", ha="center", fontsize=9)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=130, bbox_inches="tight")

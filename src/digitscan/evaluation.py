@@ -85,8 +85,12 @@ class Evaluation:
             "confusion_matrix": self.confusion.tolist(),
             "reliability": reliability_bins(self.confidence, self.correct),
             "misclassified": [
-                {"index": int(i), "label": int(self.labels[i]), "predicted": int(self.predictions[i]),
-                 "confidence": float(self.confidence[i])}
+                {
+                    "index": int(i),
+                    "label": int(self.labels[i]),
+                    "predicted": int(self.predictions[i]),
+                    "confidence": float(self.confidence[i]),
+                }
                 for i in self.misclassified[:100]
             ],
             "seconds": round(self.seconds, 3),

@@ -121,15 +121,12 @@ def train(
     # ---- model and optimiser -------------------------------------------------------------
     model_config = models.MODEL_CONFIGS.get(config.model)
     if model_config is None:
-        raise DigitscanError(
-            f"unknown model {config.model!r}: choose one of {', '.join(models.MODEL_CONFIGS)}"
-        )
+        raise DigitscanError(f"unknown model {config.model!r}: choose one of {', '.join(models.MODEL_CONFIGS)}")
     model = models.build_model(model_config).to(device).to(memory_format=torch.channels_last)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.max_lr,
     )
     steps_per_epoch = math.ceil(n_train / config.batch_size)
@@ -203,9 +200,7 @@ def train(
     except KeyboardInterrupt:
         interrupted = True
         if not history:
-            raise DigitscanError(
-                f"interrupted before the first epoch finished; nothing kept in {run_dir}"
-            ) from None
+            raise DigitscanError(f"interrupted before the first epoch finished; nothing kept in {run_dir}") from None
         # Go back to the last complete epoch so what we export is what the checkpoint holds.
         _load_checkpoint(run_dir, model, optimizer, torch)
 
@@ -214,7 +209,7 @@ def train(
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     export.save_weights(run_dir / "model.safetensors", weights, {"model": config.model})
     export.export_onnx(model, run_dir / "model.onnx")
-    from .evaluate import evaluate_arrays  # numpy + ONNX Runtime from here on
+    from .evaluation import evaluate_arrays  # numpy + ONNX Runtime from here on
 
     evaluation = evaluate_arrays(run_dir / "model.onnx", data["val_images"], data["val_labels"])
     metrics = evaluation.to_dict()
@@ -232,8 +227,13 @@ def train(
     from . import plots
 
     plots.write_run_pictures(run_dir, history, evaluation, data["val_images"])
-    _update_config(run_dir, {"finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             "train_seconds": round(train_seconds, 2)})
+    _update_config(
+        run_dir,
+        {
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "train_seconds": round(train_seconds, 2),
+        },
+    )
     return TrainResult(run_dir, history, metrics, interrupted, train_seconds)
 
 
@@ -270,9 +270,18 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite
 
 
 _RUN_FILES = (
-    "config.json", "history.csv", "model.safetensors", "model.onnx", "metrics.json",
-    "checkpoint.safetensors", "checkpoint.json", "loss.png", "accuracy.png",
-    "confusion_matrix.png", "misclassified.png", "calibration.png",
+    "config.json",
+    "history.csv",
+    "model.safetensors",
+    "model.onnx",
+    "metrics.json",
+    "checkpoint.safetensors",
+    "checkpoint.json",
+    "loss.png",
+    "accuracy.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "calibration.png",
 )
 
 
@@ -455,7 +464,14 @@ class _Progress:
         self.enabled = enabled
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._progress = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}"),

@@ -1,0 +1,85 @@
+"""Copy a finished training run into the package as the shipped model, with its model card.
+
+    DIGITSCAN_DATA=../shared/data/mnist digitscan train --model default --epochs 12 --seed 0 --out runs/shipped
+    python scripts/ship_model.py runs/shipped
+
+Writes src/digitscan/model/{default.onnx, default.safetensors, model_card.json}. The card
+records how the model was made (the exact command, seed, data checksums, versions) and what
+it scored, re-measured here on MNIST test through ONNX Runtime, so nothing is copied on trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_DIR = REPO / "src" / "digitscan" / "model"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITSCAN_DATA)")
+    args = parser.parse_args()
+
+    from digitscan.evaluation import evaluate
+    from digitscan.mnist import MNIST_FILES, md5_of_uncompressed, resolve_data_dir
+
+    run = args.run_dir
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    if metrics.get("interrupted"):
+        print(f"{run}: the run was interrupted; ship only a finished run", file=sys.stderr)
+        return 2
+    evaluation = evaluate(run, "mnist-test", args.data_dir)
+    data_dir = resolve_data_dir(args.data_dir)
+    checksums = {}
+    for name in MNIST_FILES:
+        path = next(p for p in (data_dir / name, data_dir / f"{name}.gz") if p.is_file())
+        checksums[name] = md5_of_uncompressed(path)
+
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "model.onnx", MODEL_DIR / "default.onnx")
+    shutil.copyfile(run / "model.safetensors", MODEL_DIR / "default.safetensors")
+    card = {
+        "name": "digitscan default",
+        "architecture": config["model"],
+        "task": "handwritten digit classification, 28x28 grey, white ink on black, MNIST-normalised",
+        "input": {"name": "image", "shape": ["batch", 1, 28, 28], "dtype": "float32", "range": [0, 1]},
+        "output": {"name": "logits", "shape": ["batch", 10]},
+        "trained_with": {
+            "command": config["command"],
+            "train": config["train"],
+            "augment": config["augment"],
+            "train_seconds": config.get("train_seconds"),
+            "machine": config["machine"],
+            "digitscan_version": config["digitscan_version"],
+            "started": config["started"],
+            "finished": config.get("finished"),
+        },
+        "data": {
+            "train": "MNIST training set, 60,000 images",
+            "test": "MNIST test set, 10,000 images (reported only; never used to choose anything)",
+            "md5_uncompressed": checksums,
+        },
+        "metrics_mnist_test": {
+            "accuracy": evaluation.accuracy,
+            "errors": int((~evaluation.correct).sum()),
+            "expected_calibration_error": evaluation.ece,
+            "macro_f1": evaluation.report["macro avg"]["f1-score"],
+        },
+        "shipped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reproduce": "digitscan train with the command above, then python scripts/ship_model.py RUN_DIR",
+    }
+    (MODEL_DIR / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"shipped {run} -> {MODEL_DIR}: MNIST test accuracy {evaluation.accuracy:.4f}, ECE {evaluation.ece:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
