@@ -114,3 +114,26 @@ def test_train_refuses_to_overwrite_and_keeps_files(tmp_path: Path, mnist_dir: P
     result = digitscan("train", "--out", str(tmp_path), "--data-dir", str(mnist_dir))
     assert_one_line_error(result, "already exists")
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_evaluate_a_folder_of_real_scans(real_scans_dir: Path) -> None:
+    """images/ + labels.csv, each image read as one digit the way the reader reads it."""
+    result = digitscan("evaluate", "--data", str(real_scans_dir / "optdigits"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == 2880
+    assert report["accuracy"] > 0.95
+
+
+def test_evaluate_a_folder_of_digit_subfolders(tmp_path: Path, real_scans_dir: Path) -> None:
+    import csv
+    import shutil
+
+    rows = list(csv.DictReader(open(real_scans_dir / "semeion" / "labels.csv")))[:: 40]
+    for row in rows:
+        folder = tmp_path / row["label"]
+        folder.mkdir(exist_ok=True)
+        shutil.copy(real_scans_dir / "semeion" / "images" / row["file"], folder / row["file"])
+    result = digitscan("evaluate", "--data", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["count"] == len(rows)

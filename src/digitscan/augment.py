@@ -22,12 +22,14 @@ class AugmentConfig:
 
     rotation_deg: float = 12.0
     scale: tuple[float, float] = (0.85, 1.1)
+    aspect: tuple[float, float] = (0.65, 1.5)  # width / height: narrow and wide handwriting
     shear: float = 0.2
     shift_px: float = 2.0
     stroke_probability: float = 0.3  # half thicken, half thin the strokes
     blur_probability: float = 0.15
     noise_probability: float = 0.15
     noise_std: float = 0.08
+    binarise_probability: float = 0.15  # hard thresholds, like bitmap scans and fax-like forms
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,18 +47,21 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
         mask = torch.rand(n, generator=generator, device="cpu") < probability
         return mask.to(device).view(n, 1, 1, 1)
 
-    # One affine map per image: rotation, anisotropic-free scale, shear, shift. affine_grid
-    # works in [-1, 1] coordinates, so a shift of k pixels is k / 14.
+    # One affine map per image: rotation, scale, aspect (writers differ in how wide they
+    # write), shear, shift. affine_grid maps output to input coordinates in [-1, 1], so the
+    # matrix is the inverse of the distortion, and a shift of k pixels is k / 14.
     angle = uniform(-config.rotation_deg, config.rotation_deg) * math.pi / 180
     scale = uniform(*config.scale)
+    aspect = torch.exp(uniform(math.log(config.aspect[0]), math.log(config.aspect[1])))
+    scale_x, scale_y = scale * torch.sqrt(aspect), scale / torch.sqrt(aspect)
     shear = uniform(-config.shear, config.shear)
     shift_x = uniform(-config.shift_px, config.shift_px) / 14
     shift_y = uniform(-config.shift_px, config.shift_px) / 14
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    cos, sin = torch.cos(angle), torch.sin(angle)
     theta = torch.stack(
         [
-            torch.stack([cos, -sin + shear * cos, shift_x], dim=1),
-            torch.stack([sin, cos + shear * sin, shift_y], dim=1),
+            torch.stack([cos / scale_x, (-sin + shear * cos) / scale_x, shift_x], dim=1),
+            torch.stack([sin / scale_y, (cos + shear * sin) / scale_y, shift_y], dim=1),
         ],
         dim=1,
     )
@@ -83,5 +88,10 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
         noise = torch.randn(out.shape, generator=generator, device="cpu").to(device)
         noisy = out + noise * config.noise_std
         out = torch.where(chosen(config.noise_probability), noisy, out)
+
+    if config.binarise_probability > 0:
+        level = uniform(0.25, 0.6).view(n, 1, 1, 1)
+        binary = (out > level).to(out.dtype)
+        out = torch.where(chosen(config.binarise_probability), binary, out)
 
     return out.clamp_(0.0, 1.0)

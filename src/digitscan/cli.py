@@ -173,6 +173,8 @@ def read(
     Text output: one line per page ("file: text"; pages of several lines are indented below
     the file name); an unsure digit is followed by "?". Exit status 1 if any input failed.
     """
+    import json
+
     from .reader import Reader, bundled_examples
     from .readout import marked_text, write_annotations
 
@@ -191,8 +193,6 @@ def read(
     out = []
     for reading in readings:
         if as_json:
-            import json
-
             out.append(json.dumps(reading.to_dict()))
             continue
         label = reading.file
@@ -234,7 +234,29 @@ def _check_annotate_dir(folder: Path, sources: list[str]) -> Path:
 
 
 # ----- serve (issue: web page and HTTP API) --------------------------------------------------
-# (the `serve` command goes here)
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the model once)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="An .onnx file or a training run."),
+) -> None:
+    """Serve the web page and the HTTP API for reading digits."""
+    if not 1 <= port <= 65535:
+        raise DigitscanError(f"--port must be between 1 and 65535, got {port}")
+    if workers < 1:
+        raise DigitscanError(f"--workers must be at least 1, got {workers}")
+    try:
+        from .server import serve as run_server
+    except ImportError as exc:
+        raise DigitscanError(
+            f"serving needs the serve extra: pip install 'digitscan[serve]' ({exc.name} missing)"
+        ) from None
+    from .classifier import resolve_model
+
+    resolve_model(model)  # a bad --model is one line here, not a traceback in a worker
+    console.print(f"digitscan serving on http://{host}:{port}/ (API docs at /docs)")
+    run_server(host=host, port=port, workers=workers, model=model)
 # ----- end serve -----------------------------------------------------------------------------
 
 

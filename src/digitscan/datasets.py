@@ -49,13 +49,16 @@ def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int
 def load_labelled_folder(folder: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """uint8 digits (N, 28, 28), white ink on black, normalised like MNIST, and labels (N,)."""
     items = list_labelled_images(folder)
-    from .imageio import load_image
-    from .preprocess import digit_image_to_mnist
+    from .imageio import load_pages
+    from .reader import plan_page
 
     images = np.zeros((len(items), 28, 28), np.uint8)
     for index, (path, _label) in enumerate(items):
-        pages = load_image(path)
-        images[index] = np.clip(digit_image_to_mnist(pages[0]) * 255 + 0.5, 0, 255).astype(np.uint8)
+        page = next(iter(load_pages([str(path)])))
+        plan = plan_page(page, "digit")
+        if plan.error is not None:
+            raise DigitscanError(f"{path}: {plan.error}")
+        images[index] = np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8)
     labels = np.array([label for _, label in items], np.int64)
     return images, labels
 

@@ -136,11 +136,12 @@ def _decode_image(data: bytes, name: str) -> list[Page]:
     # PIL warns above MAX_IMAGE_PIXELS and refuses above twice that; we refuse at our limit.
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL's notes on odd but readable files
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             picture = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            return [_failed(name, "not an image (unknown or unsupported format)")]
+            return [_failed(name, _unidentified_reason(data))]
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return [_failed(name, _too_big_message(None))]
         except Exception as exc:  # PIL's plugins raise many types for bad headers
@@ -237,6 +238,18 @@ def _decode_pdf(data: bytes, name: str) -> list[Page]:
     finally:
         document.close()
     return pages
+
+
+def _unidentified_reason(data: bytes) -> str:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if width == 0 or height == 0:
+            return f"image is {width}x{height} pixels, nothing to read"
+        return "damaged PNG (header not understood)"
+    known = (b"\xff\xd8", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+    if data.startswith(known):
+        return "damaged image (header not understood)"
+    return "not an image (unknown or unsupported format)"
 
 
 def _too_big_message(size: tuple[int, int] | None) -> str:

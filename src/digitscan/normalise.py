@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["normalise_like_mnist", "stroke_width"]
+__all__ = ["normalise_like_mnist", "stroke_width", "unstretch"]
 
 _BOX = 20
 _FIELD = 28
@@ -58,6 +58,26 @@ def normalise_like_mnist(ink: np.ndarray) -> np.ndarray:
     return field / peak if peak > 0 else field
 
 
+def unstretch(ink: np.ndarray, max_aspect: float = 0.75) -> np.ndarray:
+    """A digit crop narrowed to at most ``max_aspect`` (width / height) when its ink touches
+    all four edges.
+
+    Ink on all four edges means whoever cut the crop stretched the digit to fill its box
+    (Semeion does; so do many form readers), so the crop's width says nothing about the
+    digit's; handwritten digits are rarely wider than 3:4, and a stretched 1 is read as a 4
+    or a 7 unless it is narrowed back.
+    """
+    height, width = ink.shape
+    touches = ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()
+    if not touches or width <= max_aspect * height:
+        return ink
+    # Enlarge small crops while narrowing so thin strokes are not lost in the resampling.
+    new_height = max(height, 64)
+    new_width = max(1, int(round(new_height * max_aspect)))
+    return cv2.resize(ink.astype(np.float32), (new_width, new_height),
+                      interpolation=cv2.INTER_AREA)
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary shape: twice its area over its outline."""
     binary = np.asarray(mask, dtype=np.uint8)
@@ -97,9 +117,8 @@ def _place_by_centre_of_mass(small: np.ndarray) -> np.ndarray:
     total = float(small.sum())
     if total <= 0:
         return field
-    ys, xs = np.mgrid[0:height, 0:width]
-    centre_y = float((ys * small).sum() / total)
-    centre_x = float((xs * small).sum() / total)
+    centre_y = float(small.sum(axis=1) @ np.arange(height, dtype=np.float32) / total)
+    centre_x = float(small.sum(axis=0) @ np.arange(width, dtype=np.float32) / total)
     top = int(round(_FIELD / 2 - centre_y - 0.5))
     left = int(round(_FIELD / 2 - centre_x - 0.5))
     # Keep the whole digit inside the field even when its mass is far off-centre.

@@ -1,0 +1,84 @@
+"""How fast `digitscan read` is, after start-up unless said otherwise.
+
+    python benchmarks/read_speed.py [--data-dir ../shared/data]
+
+1. single-digit crops per second through ``Reader.read`` (2,000 MNIST test digits as
+   28x28 arrays, layout digit, one call);
+2. milliseconds for a simulated 1-megapixel page with 20 digits (median of 10 reads);
+3. seconds for the ``digitscan read`` command on a folder of 1,000 PNG crops, start-up
+   included (a fresh process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitscan.mnist import load_mnist
+from digitscan.reader import Reader
+from digitscan.simulate import simulate_scan
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_megapixel_page(digits: object) -> np.ndarray:
+    """A simulated photo with 20 digits (4 lines of 5), padded to 1,000,000 pixels."""
+    scan = simulate_scan("photo", 7, digits, lines=(4, 4), numbers_per_line=(1, 1),
+                         digits_per_number=(5, 5), digit_height=(48, 48))
+    page = np.full((1000, 1000, 3), scan.image[2, 2], np.uint8)
+    h, w = min(scan.image.shape[0], 1000), min(scan.image.shape[1], 1000)
+    page[:h, :w] = scan.image[:h, :w]
+    return page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    args = parser.parse_args()
+    digits = load_mnist("test", args.data_dir, download=False)
+    reader = Reader()
+    crops = [255 - digits.images[i] for i in range(2000)]  # dark ink on light, as scanned
+    reader.read(crops[:50], layout="digit")  # warm up ONNX Runtime
+    started, cpu_started = time.perf_counter(), time.process_time()
+    readings = reader.read(crops, layout="digit")
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    right = np.mean([r.text == str(digits.labels[i]) for i, r in enumerate(readings)])
+    print(f"crops through Reader:   {len(crops) / elapsed:8.0f} crops/s "
+          f"({len(crops)} in {elapsed:.2f} s wall, {cpu:.2f} s CPU; {right:.1%} right)")
+
+    page = one_megapixel_page(digits)
+    reader.read_array(page)
+    times, cpu_times = [], []
+    for _ in range(10):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        reading = reader.read_array(page)
+        times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
+    print(f"1-MP page, 20 digits:   {np.median(times) * 1000:8.1f} ms median "
+          f"({np.median(cpu_times) * 1000:.1f} ms CPU; {len(reading.digits)} digits found)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(1000):
+            ok, data = cv2.imencode(".png", crops[i])
+            Path(folder, f"{i:04d}.png").write_bytes(data.tobytes())
+        command = [sys.executable, "-m", "digitscan.cli", "read", folder]
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        lines = result.stdout.count("\n")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"CLI, 1,000 crops:       {elapsed:8.2f} s including start-up "
+          f"({lines} lines printed, exit {result.returncode})")
+    print(f"(load average {load:.2f} on {os.cpu_count()} CPUs: other work slows the wall times)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,453 @@
+"""Reading handwritten digits from pictures: the public API the command line wraps.
+
+>>> from digitscan import Reader
+>>> reader = Reader()                                # loads the model once
+>>> [r.text for r in reader.read("form.png")]       # doctest: +SKIP
+['1247673\\n8952481']
+>>> digitscan.read(image_array, layout="digit")[0].digits[0].digit   # doctest: +SKIP
+7
+
+Each page goes through the stages of ``preprocess`` (ink map, rules removed) and
+``segment`` (candidates, lines, numbers); every candidate, with the ways to cut the ones
+too wide to be a single digit, is normalised like MNIST and all of them are classified in
+one ONNX Runtime batch; the cut the classifier is surest of is kept.
+
+Layouts: ``digit`` (the picture is one digit), ``line`` (one row of writing), ``page``
+(several lines) and ``auto``: pictures no larger than 64x64 are read as one digit, others
+as a page (a single line is just a page with one line).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .classifier import Classifier
+from .errors import DigitscanError
+from .imageio import Page, load_pages
+from .normalise import normalise_like_mnist, unstretch
+from .preprocess import (
+    find_sheet,
+    flatten_sheet,
+    ink_is_dark,
+    ink_mask,
+    ink_strength,
+    remove_rules,
+    to_grey,
+)
+from .results import Digit, Line, Reading
+from .segment import (
+    Candidate,
+    digit_ink,
+    find_candidates,
+    group_lines,
+    number_breaks,
+    split_choices,
+)
+
+__all__ = ["LAYOUTS", "Reader", "bundled_examples", "read"]
+
+LAYOUTS = ("auto", "digit", "line", "page")
+# Below this the model is more often wrong than right on our real scans, so the digit is
+# flagged for a person to check (the thresholds are about the throwaway model; see README).
+DEFAULT_MIN_CONFIDENCE = 0.5
+# In auto layout, pictures this small are single-digit crops.
+_DIGIT_CROP_SIDE = 64
+# Pages whose digits are taller than this (in pixels) are shrunk to it before segmenting.
+_WORK_TEXT_HEIGHT = 32.0
+# Pages read before their digits go to the classifier together.
+_PAGES_PER_BATCH = 512
+
+Source = str | os.PathLike[str] | bytes | np.ndarray
+
+
+class Reader:
+    """Reads digits from pictures with one model loaded once.
+
+    ``min_confidence``: digits the model is less sure of are marked ``unsure``.
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | None = None,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, threads: int = 0) -> None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise DigitscanError(f"min_confidence must be between 0 and 1, got {min_confidence}")
+        self.classifier = Classifier(model, threads=threads)
+        self.min_confidence = float(min_confidence)
+
+    def read(self, source: Source | Sequence[Source], layout: str = "auto") -> list[Reading]:
+        """One ``Reading`` per page of every source (a path, a folder, ``"-"``, the bytes of
+        a file, or an image array), in order. Bad pictures give a Reading with ``error``."""
+        sources = [source] if _is_single(source) else list(source)  # type: ignore[arg-type]
+        return self.read_pages(_pages_of(sources), layout)
+
+    def read_array(self, image: np.ndarray, layout: str = "auto",
+                   name: str = "<array>") -> Reading:
+        """Read one picture given as a uint8 (or float in [0, 1]) grey or RGB array."""
+        return self.read_pages([_array_page(image, name)], layout)[0]
+
+    def read_pages(self, pages: Iterable[Page], layout: str = "auto") -> list[Reading]:
+        """Read loaded pages, classifying the digits of many pages in one batch."""
+        if layout not in LAYOUTS:
+            raise DigitscanError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+        readings: list[Reading] = []
+        plans: list[_Plan] = []
+        for page in pages:
+            plans.append(plan_page(page, layout))
+            if len(plans) >= _PAGES_PER_BATCH:
+                readings.extend(self._finish(plans))
+                plans = []
+        readings.extend(self._finish(plans))
+        return readings
+
+    def _finish(self, plans: list[_Plan]) -> list[Reading]:
+        crops = [crop for plan in plans for crop in plan.crops]
+        if crops:
+            probabilities = self.classifier.predict_proba(np.stack(crops))
+        else:
+            probabilities = np.zeros((0, 10), np.float32)
+        readings, start = [], 0
+        for plan in plans:
+            stop = start + len(plan.crops)
+            readings.append(self._assemble(plan, probabilities[start:stop]))
+            start = stop
+        return readings
+
+    def _assemble(self, plan: _Plan, probabilities: np.ndarray) -> Reading:
+        if plan.error is not None:
+            return Reading.failed(plan.file, plan.page, plan.error, plan.width, plan.height)
+        lines: list[Line] = []
+        for line_slots, breaks in zip(plan.lines, plan.breaks, strict=True):
+            digits: list[Digit] = []
+            text = ""
+            for position, slot in enumerate(line_slots):
+                if position and breaks[position - 1]:
+                    text += " "
+                for box, crop_index in _best_option(slot, probabilities):
+                    digit = self._digit(probabilities[crop_index], plan.to_input(box),
+                                        plan.crops[crop_index])
+                    digits.append(digit)
+                    text += str(digit.digit)
+            if digits:
+                lines.append(Line(text, _union([d.box for d in digits]), digits))
+        all_digits = [d for line in lines for d in line.digits]
+        return Reading(plan.file, plan.page, plan.width, plan.height,
+                       "\n".join(line.text for line in lines), lines, all_digits, None)
+
+    def _digit(self, probs: np.ndarray, box: tuple[int, int, int, int],
+               crop: np.ndarray) -> Digit:
+        order = np.argsort(-probs)[:3]
+        best = int(order[0])
+        confidence = float(probs[best])
+        return Digit(best, confidence, confidence < self.min_confidence, box,
+                     [(int(d), float(probs[d])) for d in order], crop)
+
+
+def read(source: Source | Sequence[Source], layout: str = "auto",
+         model: str | os.PathLike[str] | None = None,
+         min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> list[Reading]:
+    """Read digits from pictures with a one-off ``Reader`` (use a Reader for many calls)."""
+    return Reader(model, min_confidence).read(source, layout)
+
+
+def bundled_examples() -> list[Path]:
+    """The simulated scans shipped inside the package (``digitscan read --example``)."""
+    folder = Path(__file__).parent / "examples"
+    return sorted(folder.glob("*.png"))
+
+
+# --- planning a page: everything up to the classifier -----------------------------------
+
+
+@dataclass
+class _Slot:
+    """One candidate (or two pieces) and the ways to read it: each option is a list of
+    (box, crop index), with a prior weight."""
+
+    options: list[list[tuple[tuple[int, int, int, int], int]]]
+    weights: list[float]
+
+
+@dataclass
+class _Plan:
+    file: str
+    page: int
+    width: int
+    height: int
+    error: str | None = None
+    crops: list[np.ndarray] = field(default_factory=list)
+    lines: list[list[_Slot]] = field(default_factory=list)
+    breaks: list[list[bool]] = field(default_factory=list)
+    back: np.ndarray | None = None  # homography from the flattened sheet to the input
+    scale: float = 1.0  # input pixels per working pixel
+
+    def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        x, y, w, h = (v * self.scale for v in box)
+        if self.back is None:
+            x0, y0 = int(np.floor(x)), int(np.floor(y))
+            return (x0, y0, min(int(np.ceil(x + w)), self.width) - x0,
+                    min(int(np.ceil(y + h)), self.height) - y0)
+        corners = np.array([[[x, y]], [[x + w, y]], [[x, y + h]], [[x + w, y + h]]],
+                           np.float32)
+        mapped = cv2.perspectiveTransform(corners, self.back).reshape(4, 2)
+        x0, y0 = np.floor(mapped.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(mapped.max(axis=0)).astype(int)
+        x0, y0 = max(int(x0), 0), max(int(y0), 0)
+        return (x0, y0, min(int(x1), self.width) - x0, min(int(y1), self.height) - y0)
+
+
+def plan_page(page: Page, layout: str) -> _Plan:
+    """Everything before classification: the 28x28 crops and where their digits go."""
+    if page.error is not None or page.image is None:
+        return _Plan(page.file, page.page, 0, 0, error=page.error or "no picture")
+    image = page.image
+    height, width = image.shape[:2]
+    plan = _Plan(page.file, page.page, width, height)
+    try:
+        grey = to_grey(image)
+        if layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
+            _plan_single_digit(plan, grey)
+        else:
+            _plan_page_of_digits(plan, grey, one_line=layout == "line")
+    except MemoryError:
+        plan.error = "not enough memory to read this picture; scale it down"
+    return plan
+
+
+def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:
+    ink = ink_strength(grey, ink_is_dark(grey))
+    mask = ink_mask(ink)
+    if not mask.any():
+        plan.error = "blank page: no ink found"
+        return
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    # Specks and scanner dust are tiny next to the digit; broken pieces of it are not.
+    keep = np.concatenate([[False], areas >= max(2, 0.08 * areas.max())])
+    own = keep[labels]
+    ys, xs = np.nonzero(own)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    grown = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8))
+    crop = (ink * grown)[y0:y1, x0:x1]
+    full_frame = (x0, y0, x1, y1) == (0, 0, grey.shape[1], grey.shape[0])
+    plan.crops.append(normalise_like_mnist(unstretch(crop) if full_frame else crop))
+    box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    plan.lines = [[_Slot([[(box, 0)]], [1.0])]]
+    plan.breaks = [[]]
+
+
+def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
+    if not one_line:
+        corners = find_sheet(grey)
+        if corners is not None:
+            grey, plan.back = flatten_sheet(grey, corners)
+    ink = ink_strength(grey, ink_is_dark(grey))
+    mask = ink_mask(ink)
+    if not mask.any():
+        plan.error = "blank page: no ink found"
+        return
+    # Rules as long as a good part of the picture go first, so that digits written on
+    # them do not merge into one huge component and spoil the estimate of text height.
+    text_height = _rough_text_height(mask)
+    if text_height > 0:
+        mask, rules = remove_rules(mask, text_height)
+        if text_height > 1.25 * _WORK_TEXT_HEIGHT:
+            # Large writing is read at a smaller scale: the classifier sees 20 pixels anyway,
+            # and a 12-megapixel photo would otherwise take seconds. Rules go first, at full
+            # resolution, where they are crisp.
+            plan.scale = text_height / _WORK_TEXT_HEIGHT
+            if rules.any():
+                rim = cv2.dilate(rules.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+                ink = np.where(rim & ~mask, 0, ink).astype(np.uint8)
+            size = (max(1, round(ink.shape[1] / plan.scale)),
+                    max(1, round(ink.shape[0] / plan.scale)))
+            ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+            # Faint rules missed at full size can pass the new threshold: look again.
+            mask, _ = remove_rules(ink_mask(ink), text_height / plan.scale)
+    if text_height / plan.scale >= 16:
+        # Bridge one-pixel breaks in strokes (a dry pen, a harsh threshold); digits that
+        # become joined by it are cut apart again like any touching pair.
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
+                                np.ones((3, 3), np.uint8)).astype(bool)
+    found = find_candidates(mask)
+    candidates = found.candidates
+    if not one_line:
+        candidates = _away_from_edges(candidates, mask.shape)
+    if not candidates:
+        plan.error = "no digits found (only specks or lines)"
+        return
+    boxes = [c.box for c in candidates]
+    lines = [sorted(range(len(boxes)), key=lambda i: boxes[i][0])] if one_line else \
+        group_lines(boxes)
+    typical_gap = _typical_gap(boxes, lines, found.text_height)
+    for line in lines:
+        groups = _side_by_side_pieces([candidates[i] for i in line], found.text_height)
+        group_boxes = [_union([c.box for c in group]) for group in groups]
+        line_height = float(np.median([b[3] for b in group_boxes]))
+        plan.breaks.append(number_breaks(group_boxes, max(line_height, found.text_height * 0.8),
+                                         typical_gap))
+        plan.lines.append([
+            _slot(plan, ink, found.labels, group[0], found.text_height) if len(group) == 1
+            else _pair_slot(plan, ink, found.labels, group[0], group[1])
+            for group in groups
+        ])
+
+
+def _side_by_side_pieces(line: list[Candidate], text_height: float) -> list[list[Candidate]]:
+    """Neighbours in a line (left to right) that may be the two halves of one digit broken
+    down its middle: nearly touching, and together no wider than a digit. The classifier
+    decides later whether they are one digit or two."""
+    groups: list[list[Candidate]] = []
+    for candidate in line:
+        if groups and len(groups[-1]) == 1:
+            left = groups[-1][0]
+            union = _union([left.box, candidate.box])
+            gap = candidate.box[0] - (left.box[0] + left.box[2])
+            if (-2 <= gap <= max(2.0, 0.06 * text_height) and union[2] <= 0.95 * text_height
+                    and union[3] <= 1.3 * text_height):
+                groups[-1].append(candidate)
+                continue
+        groups.append([candidate])
+    return groups
+
+
+def _rough_text_height(mask: np.ndarray) -> float:
+    """Text height before the rules are known: rules as long as a good part of the picture
+    are taken out first (digits written on them would merge into one huge component), on
+    a half-size copy of large pages for speed."""
+    shrink = 2 if min(mask.shape) >= 600 else 1
+    small = mask[::shrink, ::shrink] if shrink > 1 else mask
+    small, _ = remove_rules(small, max(small.shape) / 12.0)
+    return find_candidates(small).text_height * shrink
+
+
+def _away_from_edges(candidates: list[Candidate], shape: tuple[int, ...]) -> list[Candidate]:
+    """Drop candidates touching the picture's border when most do not: on a page those are
+    the desk, shadows and the sheet's edge, and a digit cut by the border is unreadable.
+    A tight crop of a number (most candidates touch the border) keeps them all."""
+    height, width = shape[:2]
+
+    def touches(box: tuple[int, int, int, int]) -> bool:
+        x, y, w, h = box
+        return x <= 0 or y <= 0 or x + w >= width or y + h >= height
+
+    inside = [c for c in candidates if not touches(c.box)]
+    return inside if len(inside) >= 0.5 * len(candidates) else candidates
+
+
+def _pair_slot(plan: _Plan, ink: np.ndarray, labels: np.ndarray, left: Candidate,
+               right: Candidate) -> _Slot:
+    whole = Candidate(_union([left.box, right.box]), left.parts + right.parts)
+    options = []
+    for pieces in ([left, right], [whole]):
+        option = []
+        for piece in pieces:
+            plan.crops.append(normalise_like_mnist(digit_ink(ink, labels, piece)))
+            option.append((piece.box, len(plan.crops) - 1))
+        options.append(option)
+    return _Slot(options, [1.0, 1.0])
+
+
+def _slot(plan: _Plan, ink: np.ndarray, labels: np.ndarray,
+          candidate: Candidate, text_height: float) -> _Slot:
+    x, y, w, h = candidate.box
+    crop = digit_ink(ink, labels, candidate)
+    plan.crops.append(normalise_like_mnist(crop))
+    options = [[(candidate.box, len(plan.crops) - 1)]]
+    own_mask = np.isin(labels[y: y + h, x: x + w], candidate.parts)
+    for choice in split_choices(own_mask, text_height):
+        parts = [crop[:, start:stop] for start, stop in choice]
+        boxes = [_tight_box(part, x + start, y) for part, (start, _) in zip(parts, choice,
+                                                                            strict=True)]
+        # Each piece of a cut must be tall enough to be a digit: a cut that leaves the tail
+        # of a long 2 on its own is not a reading.
+        if min(box[3] for box in boxes) < 0.45 * h:
+            continue
+        option = []
+        for part, box in zip(parts, boxes, strict=True):
+            plan.crops.append(normalise_like_mnist(part))
+            option.append((box, len(plan.crops) - 1))
+        options.append(option)
+    # A blob much wider than a digit is unlikely to be one, whatever the model says; a wide
+    # 0, 2 or 5 is common, so cutting a blob only a little wide must be clearly better.
+    width_ratio = w / max(float(max(h, text_height)), 1.0)
+    weights = [0.5 if width_ratio > 1.5 else 1.0]
+    weights += [0.75 if width_ratio < 1.25 else 1.0] * (len(options) - 1)
+    return _Slot(options, weights)
+
+
+def _best_option(slot: _Slot, probabilities: np.ndarray
+                 ) -> list[tuple[tuple[int, int, int, int], int]]:
+    """The reading the classifier is surest of: a blob whole or cut in 2 or 3, two pieces
+    apart or together. An option scores the confidence of its least sure digit, times the
+    option's prior weight."""
+    best, best_score = slot.options[0], -1.0
+    for option, weight in zip(slot.options, slot.weights, strict=True):
+        score = weight * min(float(probabilities[i].max()) for _, i in option)
+        if score > best_score:
+            best, best_score = option, score
+    return best
+
+
+def _typical_gap(boxes: list[tuple[int, int, int, int]], lines: list[list[int]],
+                 text_height: float) -> float:
+    gaps = []
+    for line in lines:
+        ordered = sorted(line, key=lambda i: boxes[i][0])
+        for left, right in zip(ordered, ordered[1:], strict=False):
+            gaps.append(boxes[right][0] - boxes[left][0] - boxes[left][2])
+    if not gaps:
+        return 0.2 * text_height
+    # The lower half of gaps are gaps inside numbers on nearly any page.
+    return float(max(np.percentile(gaps, 40), 0.0))
+
+
+def _tight_box(crop: np.ndarray, left: int, top: int) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(crop)
+    if len(xs) == 0:
+        return (left, top, crop.shape[1], crop.shape[0])
+    return (left + int(xs.min()), top + int(ys.min()),
+            int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+
+
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _is_single(source: object) -> bool:
+    return isinstance(source, str | bytes | bytearray | np.ndarray | os.PathLike)
+
+
+def _pages_of(sources: list[Source]) -> Iterable[Page]:
+    for source in sources:
+        if isinstance(source, np.ndarray):
+            yield _array_page(source, "<array>")
+        else:
+            yield from load_pages([source])
+
+
+def _array_page(image: np.ndarray, name: str) -> Page:
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        return Page(name, 1, None, f"expected a grey (H, W) or colour (H, W, 3) array, "
+                                   f"got shape {array.shape}")
+    if min(array.shape[:2]) < 2:
+        return Page(name, 1, None, f"image is {array.shape[1]}x{array.shape[0]} pixels, "
+                                   "too small to hold a digit")
+    if array.dtype != np.uint8:
+        values = array.astype(np.float64)
+        top = 1.0 if values.max() <= 1.0 else (255.0 if values.max() <= 255 else 65535.0)
+        array = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
+    if array.ndim == 3:
+        array = array[..., :3]
+    return Page(name, 1, np.ascontiguousarray(array))

@@ -1,0 +1,100 @@
+"""What reading a page gives back: digits, lines and the page's reading.
+
+``Reading.to_dict()`` is the JSON object ``digitscan read --json`` prints, one per page:
+
+    {"file": "form.png", "page": 1, "width": 900, "height": 600, "text": "1247\\n89",
+     "lines": [{"text": "1247", "box": [x, y, w, h], "digits": [...]}, ...],
+     "digits": [{"digit": 7, "confidence": 0.998, "unsure": false, "box": [x, y, w, h],
+                 "top": [[7, 0.998], [1, 0.001], [2, 0.0005]]}, ...],
+     "error": null}
+
+Boxes are (x, y, width, height) in the input picture's pixels (PDF pages: pixels of the
+page rendered at 200 dpi).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Digit", "Line", "Reading"]
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit read: the answer, how sure the model is, where it is, and the runners-up.
+
+    ``network_input`` is the 28x28 picture the classifier saw (white ink on black, [0, 1]);
+    it is left out of ``to_dict`` and of comparisons.
+    """
+
+    digit: int
+    confidence: float
+    unsure: bool
+    box: Box
+    top: list[tuple[int, float]]
+    network_input: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 4),
+            "unsure": self.unsure,
+            "box": list(self.box),
+            "top": [[digit, round(p, 4)] for digit, p in self.top],
+        }
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of writing: its text (numbers separated by one space), box and digits."""
+
+    text: str
+    box: Box
+    digits: list[Digit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "box": list(self.box),
+            "digits": [d.to_dict() for d in self.digits],
+        }
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything read from one page of one file, or why it could not be read (``error``)."""
+
+    file: str
+    page: int
+    width: int
+    height: int
+    text: str
+    lines: list[Line]
+    digits: list[Digit]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "page": self.page,
+            "width": self.width,
+            "height": self.height,
+            "text": self.text,
+            "lines": [line.to_dict() for line in self.lines],
+            "digits": [d.to_dict() for d in self.digits],
+            "error": self.error,
+        }
+
+    @classmethod
+    def failed(cls, file: str, page: int, error: str, width: int = 0,
+               height: int = 0) -> Reading:
+        return cls(file, page, width, height, "", [], [], error)

@@ -1,0 +1,270 @@
+"""Finding the digits on an ink mask and putting them in reading order.
+
+Stages, each a pure function of arrays and boxes (x, y, w, h):
+
+* ``find_candidates``   connected components; broken pieces of one digit merged; specks,
+                        dots, dashes and long strokes dropped
+* ``split_choices``     for a blob too wide to be one digit, the ways to cut it in two or
+                        three (the reader keeps the cut the classifier is surest of)
+* ``group_lines``       candidates into lines, top to bottom, each left to right
+* ``number_breaks``     where a clear gap in a line separates two numbers
+* ``digit_ink``         the grey ink of one candidate, its neighbours masked out
+
+>>> candidates = find_candidates(mask)               # doctest: +SKIP
+>>> lines = group_lines([c.box for c in candidates])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "Candidate",
+    "Segmentation",
+    "digit_ink",
+    "find_candidates",
+    "group_lines",
+    "number_breaks",
+    "split_choices",
+    "text_height_of",
+]
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Something that may be a digit: its box and the component labels that make it up."""
+
+    box: Box
+    parts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The candidates on a page, the label image they refer to, and the text height."""
+
+    candidates: list[Candidate]
+    labels: np.ndarray
+    text_height: float
+
+
+def text_height_of(heights: np.ndarray, areas: np.ndarray) -> float:
+    """The typical digit height: the median height of the tallest components that carry
+    real ink (specks, and the pieces of broken digits, would pull a plain median down)."""
+    if len(heights) == 0:
+        return 0.0
+    inked = heights[areas >= 0.15 * np.percentile(areas, 90)]
+    if len(inked) == 0:
+        inked = heights
+    tall = inked[inked >= 0.6 * np.percentile(inked, 90)]
+    return float(np.median(tall))
+
+
+def find_candidates(mask: np.ndarray, text_height: float | None = None) -> Segmentation:
+    """Digit candidates on a boolean ink mask, in no particular order."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
+    boxes = stats[1:, :4].astype(np.int64)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
+    # Single pixels are noise at any size: leave them out before estimating anything.
+    keep = areas >= 3
+    ids = np.flatnonzero(keep) + 1
+    boxes, areas = boxes[keep], areas[keep]
+    if len(ids) == 0:
+        return Segmentation([], labels, 0.0)
+    height = text_height or text_height_of(boxes[:, 3], areas)
+    # Specks far smaller than a digit's pieces only slow the merging down.
+    big_enough = (areas >= 0.01 * height * height) | (boxes[:, 3] >= 0.25 * height)
+    ids, boxes, areas = ids[big_enough], boxes[big_enough], areas[big_enough]
+    groups = _merge_broken(boxes, height)
+    candidates: list[Candidate] = []
+    for group in groups:
+        box = _union([tuple(boxes[i]) for i in group])
+        area = int(areas[group].sum())
+        if _looks_like_digit(box, area, height, mask.shape):
+            candidates.append(Candidate(box, tuple(int(ids[i]) for i in group)))
+    return Segmentation(candidates, labels, height)
+
+
+def digit_ink(ink: np.ndarray, labels: np.ndarray, candidate: Candidate,
+              columns: tuple[int, int] | None = None) -> np.ndarray:
+    """The candidate's grey ink inside its box (or a column range of it), other ink zeroed.
+
+    The mask is grown by a pixel so the grey, anti-aliased rim of each stroke stays.
+    """
+    x, y, w, h = candidate.box
+    if columns is not None:
+        x, w = x + columns[0], columns[1] - columns[0]
+    crop_labels = labels[y: y + h, x: x + w]
+    own = np.isin(crop_labels, candidate.parts).astype(np.uint8)
+    own = cv2.dilate(own, np.ones((3, 3), np.uint8))
+    return ink[y: y + h, x: x + w] * own
+
+
+def split_choices(mask_crop: np.ndarray, text_height: float) -> list[list[tuple[int, int]]]:
+    """Ways to cut a wide blob into 2 or 3 digits, as column ranges; [] if it is not wide.
+
+    Cuts go where the fewest ink pixels are (touching digits meet in a thin bridge), a few
+    of the lowest per cut, so the classifier can pick the best.
+    """
+    height, width = mask_crop.shape
+    size = max(float(text_height), float(height))
+    # Digits are narrower than they are tall (a wide 0 is about 0.9); two side by side are
+    # clearly wider.
+    if width < 0.95 * size:
+        return []
+    profile = mask_crop.sum(axis=0).astype(np.float32)
+    profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
+    choices: list[list[tuple[int, int]]] = []
+    for cut in _lowest_columns(profile, 0.25, 0.75, 3):
+        choices.append([(0, cut), (cut, width)])
+    if width >= 1.5 * size:
+        for first in _lowest_columns(profile, 0.18, 0.45, 2):
+            for second in _lowest_columns(profile, 0.55, 0.82, 2):
+                choices.append([(0, first), (first, second), (second, width)])
+    return [c for c in choices if all(b - a >= 2 for a, b in c)]
+
+
+def group_lines(boxes: list[Box]) -> list[list[int]]:
+    """Indices of ``boxes`` grouped into lines, top line first, each line left to right.
+
+    Walking left to right, a box joins the line whose latest box it overlaps most in
+    height, so gently sloping lines in a photo stay whole.
+    """
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    lines: list[list[int]] = []
+    for index in order:
+        x, y, w, h = boxes[index]
+        best, best_overlap = -1, 0.0
+        for number, line in enumerate(lines):
+            _, ly, _, lh = boxes[line[-1]]
+            overlap = min(y + h, ly + lh) - max(y, ly)
+            share = overlap / max(min(h, lh), 1)
+            if share > best_overlap:
+                best, best_overlap = number, share
+        if best >= 0 and best_overlap >= 0.4:
+            lines[best].append(index)
+        else:
+            lines.append([index])
+    lines.sort(key=lambda line: float(np.mean([boxes[i][1] + boxes[i][3] / 2 for i in line])))
+    return lines
+
+
+def number_breaks(boxes: list[Box], text_height: float, typical_gap: float) -> list[bool]:
+    """For each box of a line (left to right) after the first: does a new number start?
+
+    A clear gap is wider than most of a digit's height and well over the usual gap between
+    digits of one number (people space digits differently, so it is measured per page).
+    """
+    breaks: list[bool] = []
+    threshold = max(0.9 * text_height, 2.5 * typical_gap + 0.3 * text_height)
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        gap = right[0] - (left[0] + left[2])
+        breaks.append(gap > threshold)
+    return breaks
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _union(boxes: list[tuple[int, ...]]) -> Box:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def _merge_broken(boxes: np.ndarray, text_height: float) -> list[list[int]]:
+    """Groups of components that are pieces of one digit: stacked over each other (they
+    share most of their columns) and together no taller than a digit."""
+    order = sorted(range(len(boxes)), key=lambda i: -int(boxes[i][2]) * int(boxes[i][3]))
+    groups: list[list[int]] = []
+    group_boxes: list[Box] = []
+    for index in order:
+        x, y, w, h = (int(v) for v in boxes[index])
+        joined = False
+        for number, (gx, gy, gw, gh) in enumerate(group_boxes):
+            overlap = min(x + w, gx + gw) - max(x, gx)
+            if overlap < 0.5 * min(w, gw):
+                continue
+            merged = _union([(x, y, w, h), (gx, gy, gw, gh)])
+            vertical_gap = max(y, gy) - min(y + h, gy + gh)
+            if merged[3] <= 1.35 * text_height and vertical_gap <= 0.3 * text_height:
+                groups[number].append(index)
+                group_boxes[number] = merged
+                joined = True
+                break
+        if not joined:
+            groups.append([index])
+            group_boxes.append((x, y, w, h))
+    return _attach_fragments(groups, group_boxes, text_height)
+
+
+def _attach_fragments(groups: list[list[int]], group_boxes: list[Box],
+                      text_height: float) -> list[list[int]]:
+    """Join each fragment (a piece much shorter than a digit) to the nearest group when
+    together they still make a box no larger than one digit: the two halves of a 4 or a
+    0 broken at the side."""
+    order = sorted(range(len(groups)), key=lambda g: group_boxes[g][3])
+    alive = [True] * len(groups)
+    for number in order:
+        box = group_boxes[number]
+        if box[3] >= 0.7 * text_height:
+            continue
+        best, best_distance = -1, float("inf")
+        for other, other_box in enumerate(group_boxes):
+            if other == number or not alive[other]:
+                continue
+            merged = _union([box, other_box])
+            if merged[3] > 1.3 * text_height or merged[2] > 1.2 * text_height:
+                continue
+            distance = _box_gap(box, other_box)
+            if distance < best_distance and distance <= 0.25 * text_height:
+                best, best_distance = other, distance
+        if best >= 0:
+            groups[best].extend(groups[number])
+            group_boxes[best] = _union([group_boxes[best], box])
+            alive[number] = False
+    return [group for group, keep in zip(groups, alive, strict=True) if keep]
+
+
+def _box_gap(a: Box, b: Box) -> float:
+    dx = max(a[0] - (b[0] + b[2]), b[0] - (a[0] + a[2]), 0)
+    dy = max(a[1] - (b[1] + b[3]), b[1] - (a[1] + a[3]), 0)
+    return float(np.hypot(dx, dy))
+
+
+def _looks_like_digit(box: Box, area: int, text_height: float, shape: tuple[int, ...]) -> bool:
+    x, y, w, h = box
+    if h < 0.4 * text_height:
+        return False  # a speck, a dot, a dash or an underline: digits are tall
+    if h > 3.0 * text_height or w > 8.0 * text_height:
+        return False  # a long stroke, a frame, the edge of the desk
+    if w > 2.0 * h and h < 0.7 * text_height:
+        return False  # a horizontal stroke (a minus sign, a crossed-out word)
+    touches_edge = x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
+    if touches_edge and (h > 1.8 * text_height or area < 0.02 * h * h):
+        return False  # shadows and desk edges along the border of a photo
+    return area >= max(4, 0.02 * text_height * text_height)
+
+
+def _lowest_columns(profile: np.ndarray, start: float, stop: float, count: int) -> list[int]:
+    width = len(profile)
+    lo, hi = int(width * start), int(np.ceil(width * stop))
+    if hi - lo < 1:
+        return []
+    window = profile[lo:hi]
+    picked: list[int] = []
+    for column in np.argsort(window, kind="stable"):
+        cut = lo + int(column)
+        if all(abs(cut - other) >= max(2, width // 12) for other in picked):
+            picked.append(cut)
+        if len(picked) == count:
+            break
+    return picked

@@ -1,0 +1,221 @@
+// digitscan's page: draw or upload, POST the picture to /v1/read, show what came back.
+// No libraries and nothing fetched from elsewhere: the page works offline.
+"use strict";
+
+const pad = document.getElementById("pad");
+const pen = pad.getContext("2d");
+const overlay = document.getElementById("overlay");
+const statusLine = document.getElementById("status");
+const textOut = document.getElementById("text");
+const digitList = document.getElementById("digits");
+const layoutSelect = document.getElementById("layout");
+
+let strokes = [];        // each stroke: list of [x, y] in canvas pixels, for undo
+let current = null;
+let debounce = null;
+let lastImage = null;    // the picture last sent, for drawing the boxes over it
+let requestNumber = 0;
+
+function clearPad() {
+  pen.fillStyle = "#fff";
+  pen.fillRect(0, 0, pad.width, pad.height);
+}
+
+function redraw() {
+  clearPad();
+  pen.strokeStyle = "#000";
+  pen.lineWidth = 18;
+  pen.lineCap = "round";
+  pen.lineJoin = "round";
+  for (const stroke of strokes) {
+    pen.beginPath();
+    stroke.forEach(([x, y], i) => (i ? pen.lineTo(x, y) : pen.moveTo(x, y)));
+    if (stroke.length === 1) pen.lineTo(stroke[0][0] + 0.1, stroke[0][1]);
+    pen.stroke();
+  }
+}
+
+function padPoint(event) {
+  const rect = pad.getBoundingClientRect();
+  return [(event.clientX - rect.left) * (pad.width / rect.width),
+          (event.clientY - rect.top) * (pad.height / rect.height)];
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  pad.setPointerCapture(event.pointerId);
+  current = [padPoint(event)];
+  strokes.push(current);
+  redraw();
+});
+pad.addEventListener("pointermove", (event) => {
+  if (!current) return;
+  current.push(padPoint(event));
+  redraw();
+  scheduleDrawingRead(600);
+});
+const endStroke = () => {
+  if (!current) return;
+  current = null;
+  scheduleDrawingRead(250);
+};
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+document.getElementById("undo").addEventListener("click", () => {
+  strokes.pop();
+  redraw();
+  strokes.length ? scheduleDrawingRead(0) : showEmpty();
+});
+document.getElementById("clear").addEventListener("click", () => {
+  strokes = [];
+  redraw();
+  showEmpty();
+});
+pad.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" || event.key === "Delete") document.getElementById("clear").click();
+  if ((event.ctrlKey || event.metaKey) && event.key === "z") document.getElementById("undo").click();
+});
+
+function scheduleDrawingRead(delay) {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => {
+    if (!strokes.length) return;
+    pad.toBlob((blob) => readPicture(blob, "drawing.png"), "image/png");
+  }, delay);
+}
+
+function showEmpty() {
+  statusLine.textContent = "Draw or upload to start.";
+  statusLine.classList.remove("error");
+  textOut.textContent = "";
+  digitList.replaceChildren();
+  overlay.hidden = true;
+}
+
+// ---- uploads: file picker, camera, drag and drop, paste -------------------------------
+
+const drop = document.getElementById("drop");
+for (const id of ["file", "camera"]) {
+  document.getElementById(id).addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    if (file) readPicture(file, file.name);
+    event.target.value = "";
+  });
+}
+drop.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); document.getElementById("file").click(); }
+});
+drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  const file = event.dataTransfer.files[0];
+  if (file) readPicture(file, file.name);
+});
+document.addEventListener("paste", (event) => {
+  const item = [...event.clipboardData.items].find((i) => i.type.startsWith("image/"));
+  if (item) readPicture(item.getAsFile(), "pasted image");
+});
+layoutSelect.addEventListener("change", () => lastImage && readPicture(lastImage.blob, lastImage.name));
+
+// ---- reading ------------------------------------------------------------------------------
+
+async function readPicture(blob, name) {
+  const number = ++requestNumber;
+  lastImage = { blob, name };
+  statusLine.textContent = `Reading ${name}…`;
+  statusLine.classList.remove("error");
+  const form = new FormData();
+  form.append("file", blob, name);
+  let answer;
+  try {
+    const response = await fetch(`/v1/read?inputs=true&layout=${encodeURIComponent(layoutSelect.value)}`,
+                                 { method: "POST", body: form });
+    answer = await response.json();
+    if (number !== requestNumber) return;   // a newer picture was sent meanwhile
+    if (!response.ok) return showError(answer.detail || `the server answered ${response.status}`);
+  } catch (error) {
+    return showError(`could not reach the server (${error.message})`);
+  }
+  const reading = Array.isArray(answer) ? answer[0] : answer;
+  if (reading.error) return showError(reading.error);
+  showReading(reading, blob);
+}
+
+function showError(message) {
+  statusLine.textContent = `Could not read this: ${message}`;
+  statusLine.classList.add("error");
+  textOut.textContent = "";
+  digitList.replaceChildren();
+  overlay.hidden = true;
+}
+
+function showReading(reading, blob) {
+  const unsure = reading.digits.filter((d) => d.unsure).length;
+  statusLine.textContent = reading.digits.length
+    ? `${reading.digits.length} digit(s) read` + (unsure ? `, ${unsure} unsure (marked ?)` : "")
+    : "No digits found.";
+  textOut.textContent = markedText(reading);
+  drawOverlay(reading, blob);
+  digitList.replaceChildren(...reading.digits.map(digitCard));
+}
+
+function markedText(reading) {
+  let index = 0;
+  return reading.lines.map((line) => [...line.text].map((ch) => {
+    if (ch === " ") return ch;
+    const digit = reading.digits[index++];
+    return digit && digit.unsure ? ch + "?" : ch;
+  }).join("")).join("\n");
+}
+
+function drawOverlay(reading, blob) {
+  const picture = new Image();
+  picture.onload = () => {
+    overlay.width = reading.width;
+    overlay.height = reading.height;
+    const g = overlay.getContext("2d");
+    g.drawImage(picture, 0, 0, reading.width, reading.height);
+    const size = Math.max(12, Math.round(reading.height / 25));
+    g.lineWidth = Math.max(2, reading.width / 300);
+    g.font = `bold ${size}px sans-serif`;
+    for (const digit of reading.digits) {
+      const [x, y, w, h] = digit.box;
+      g.strokeStyle = digit.unsure ? "#b42318" : "#1f6feb";
+      g.strokeRect(x, y, w, h);
+      g.fillStyle = g.strokeStyle;
+      g.fillText(String(digit.digit) + (digit.unsure ? "?" : ""), x, Math.max(size, y - 4));
+    }
+    overlay.hidden = false;
+    URL.revokeObjectURL(picture.src);
+  };
+  picture.src = URL.createObjectURL(blob);
+}
+
+function digitCard(digit) {
+  const item = document.createElement("li");
+  if (digit.unsure) item.classList.add("unsure");
+  if (digit.network_input) {
+    const seen = document.createElement("img");
+    seen.src = digit.network_input;
+    seen.alt = `28 by 28 input for the digit read as ${digit.digit}`;
+    item.append(seen);
+  }
+  const answer = document.createElement("div");
+  answer.className = "answer";
+  answer.textContent = digit.digit + (digit.unsure ? "?" : "");
+  item.append(answer, document.createTextNode(`${(digit.confidence * 100).toFixed(1)}%`));
+  for (const [value, probability] of digit.top) {
+    const bar = document.createElement("div");
+    bar.className = "bar";
+    const fill = document.createElement("span");
+    fill.className = "fill";
+    fill.style.width = `${Math.max(1, probability * 70)}px`;
+    bar.append(document.createTextNode(`${value}`), fill, document.createTextNode(`${(probability * 100).toFixed(1)}%`));
+    item.append(bar);
+  }
+  return item;
+}
+
+redraw();

@@ -1,0 +1,137 @@
+"""Each stage of reading on a tiny synthetic picture, where the right answer is obvious."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitscan.normalise import normalise_like_mnist, stroke_width
+from digitscan.preprocess import (
+    find_sheet,
+    flatten_sheet,
+    ink_is_dark,
+    ink_mask,
+    ink_strength,
+    remove_rules,
+)
+from digitscan.segment import find_candidates, group_lines, number_breaks, split_choices
+
+
+def stroke_picture(dark_ink: bool = True) -> np.ndarray:
+    page = np.full((60, 60), 230, np.uint8)
+    cv2.line(page, (30, 10), (30, 50), 30, 3)
+    return page if dark_ink else 255 - page
+
+
+def test_polarity_is_found_both_ways() -> None:
+    assert ink_is_dark(stroke_picture(dark_ink=True))
+    assert not ink_is_dark(stroke_picture(dark_ink=False))
+
+
+def test_uneven_lighting_is_divided_out() -> None:
+    ramp = np.linspace(120, 250, 400, dtype=np.float32)[None, :].repeat(300, axis=0)
+    page = ramp.copy()
+    for x in (60, 340):  # the same stroke in the shadow and in the light
+        cv2.line(page, (x, 100), (x, 200), float(ramp[0, x] * 0.3), 4)
+    ink = ink_strength(page.astype(np.uint8))
+    assert ink[150, 60] > 180 and ink[150, 340] > 180
+    assert ink[50, 60] < 30 and ink[50, 340] < 30  # paper is paper on both sides
+    assert abs(int(ink[150, 60]) - int(ink[150, 340])) < 40
+
+
+def test_blank_paper_has_no_ink() -> None:
+    rng = np.random.default_rng(0)
+    paper = np.clip(rng.normal(230, 3, (200, 200)), 0, 255).astype(np.uint8)
+    assert not ink_mask(ink_strength(paper)).any()
+
+
+def test_ruling_line_goes_but_the_digit_crossing_it_stays() -> None:
+    mask = np.zeros((100, 300), bool)
+    mask[60:62, :] = True              # a rule across the page
+    mask[35:75, 100:103] = True        # a "1" standing across it
+    digits, rules = remove_rules(mask, text_height=40)
+    assert not digits[61, 20] and not digits[61, 250]
+    assert digits[35:75, 100:103].all()
+    assert rules[61, 20]
+
+
+def test_sheet_on_a_desk_is_found_and_flattened() -> None:
+    desk = np.full((400, 500), 60, np.uint8)
+    corners = np.array([[80, 50], [420, 70], [400, 360], [100, 340]], np.int32)
+    cv2.fillConvexPoly(desk, corners, 235)
+    found = find_sheet(desk)
+    assert found is not None
+    assert np.abs(found - corners).max() < 12
+    flat, back = flatten_sheet(desk, found)
+    assert flat[5:-5, 5:-5].min() > 200  # only paper left
+    assert back.shape == (3, 3)
+    assert find_sheet(np.full((400, 500), 235, np.uint8)) is None  # a flatbed scan
+
+
+def test_normalise_like_mnist_fits_20_pixels_and_centres_the_mass() -> None:
+    crop = np.zeros((90, 30), np.uint8)
+    crop[5:85, 10:20] = 255
+    digit = normalise_like_mnist(crop)
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    rows = np.flatnonzero(digit.max(axis=1) > 0.5)
+    assert 18 <= rows[-1] - rows[0] + 1 <= 21
+    ys, xs = np.nonzero(digit > 0.05)
+    weights = digit[ys, xs]
+    assert abs(np.average(ys, weights=weights) - 13.5) < 1.0
+    assert abs(np.average(xs, weights=weights) - 13.5) < 1.0
+
+
+def test_thin_strokes_are_brought_near_mnist_width() -> None:
+    crop = np.zeros((200, 200), np.uint8)
+    cv2.circle(crop, (100, 100), 80, 255, 2)  # a biro "0" on a big photo
+    digit = normalise_like_mnist(crop)
+    assert 1.5 <= stroke_width(digit > 0.4) <= 4.5
+
+
+def test_candidates_merge_broken_pieces_and_drop_specks_and_dashes() -> None:
+    mask = np.zeros((80, 300), bool)
+    mask[20:38, 20:26] = True      # the top half of a broken "1" ...
+    mask[41:60, 20:26] = True      # ... and its bottom half
+    mask[20:60, 80:84] = True      # a whole "1"
+    mask[50:52, 150:151] = True    # a speck
+    mask[39:42, 200:230] = True    # a dash
+    found = find_candidates(mask)
+    boxes = sorted(c.box for c in found.candidates)
+    assert boxes == [(20, 20, 6, 40), (80, 20, 4, 40)]
+
+
+def test_lines_and_numbers_come_in_reading_order() -> None:
+    boxes = [(300, 110, 20, 40), (10, 12, 20, 40), (40, 10, 20, 40), (200, 14, 20, 40),
+             (10, 108, 20, 40)]
+    lines = group_lines(boxes)
+    assert lines == [[1, 2, 3], [4, 0]]
+    first = [boxes[i] for i in lines[0]]
+    assert number_breaks(first, text_height=40, typical_gap=10) == [False, True]
+
+
+def test_touching_digits_get_cuts_at_the_thin_bridge() -> None:
+    drawn = np.zeros((40, 60), np.uint8)
+    cv2.ellipse(drawn, (14, 20), (11, 17), 0, 0, 360, 1, 3)
+    cv2.ellipse(drawn, (45, 20), (11, 17), 0, 0, 360, 1, 3)
+    drawn[20, 25:35] = 1  # "00" joined by a thin bridge of ink
+    mask = drawn.astype(bool)
+    choices = split_choices(mask, text_height=40)
+    assert choices, "a blob 1.5 digits wide must offer cuts"
+    cuts = [choice[0][1] for choice in choices if len(choice) == 2]
+    assert any(26 <= cut <= 34 for cut in cuts)
+    assert split_choices(mask[:, :30], text_height=40) == []
+
+
+def test_a_digit_stretched_to_fill_its_box_is_narrowed_back() -> None:
+    from digitscan.normalise import unstretch
+
+    stretched = np.zeros((16, 16), np.float32)
+    cv2.line(stretched, (2, 15), (13, 0), 1.0, 2)  # a "1" slanted across the whole box
+    stretched[:, 0] = stretched[:, -1] = 0
+    stretched[8, 0] = stretched[8, -1] = 1.0  # ink on all four edges
+    narrowed = unstretch(stretched)
+    assert narrowed.shape[1] / narrowed.shape[0] == pytest.approx(0.75, abs=0.02)
+    natural = np.zeros((40, 20), np.float32)
+    natural[5:35, 9:12] = 1.0
+    assert unstretch(natural) is natural  # an ordinary crop is left alone
