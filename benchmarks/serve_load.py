@@ -1,8 +1,9 @@
 """Load on the HTTP service: N concurrent clients on 127.0.0.1 for a bounded time.
 
-    python benchmarks/serve_load.py [--clients 8] [--seconds 60] [--url http://127.0.0.1:PORT]
+    python benchmarks/serve_load.py [--clients 8] [--seconds 60] [--url http://127.0.0.1:PORT [--pid PID]]
 
-Without --url it starts `digitscan serve` on a free port itself and stops it at the end.
+Without --url it starts `digitscan serve` on a free port itself and stops it at the end;
+with --url, --pid names the server process whose memory to watch.
 Each request reads one 28x28-ish digit crop (an optdigits scan when ../shared is there,
 else an MNIST-like drawn digit). Prints requests per second, p50/p99 latency, errors, and
 the server's resident memory at the start, after warm-up and at the end (target: >= 300
@@ -12,6 +13,9 @@ reads/s and p99 <= 100 ms at 8 clients, zero errors, memory flat).
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
 import socket
 import statistics
 import subprocess
@@ -19,6 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 import httpx
@@ -49,11 +54,24 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time the process has used: a cost per request that, unlike
+    requests/s, does not depend on what else the machine is busy with."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--url", default=None)
+    parser.add_argument("--url", default=None, help="a running server (default: start one)")
+    parser.add_argument("--pid", type=int, default=None, help="with --url: the server's process id")
     args = parser.parse_args()
 
     process = None
@@ -77,7 +95,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-    pid = process.pid if process else None
+    pid = process.pid if process else args.pid
     body = digit_png()
     memory_start = rss_mb(pid)
     with httpx.Client(base_url=url) as warm:
@@ -90,43 +108,73 @@ def main() -> None:
     lock = threading.Lock()
     stop_at = time.monotonic() + args.seconds
 
+    # The clients use the standard library's keep-alive connection rather than httpx: they
+    # share the CPU with the server, and httpx spends several times more of it per request.
+    target = urlsplit(url)
+
     def client() -> None:
         nonlocal errors
-        with httpx.Client(base_url=url, timeout=10) as http:
-            while time.monotonic() < stop_at:
-                start = time.perf_counter()
-                try:
-                    response = http.post("/v1/read?layout=digit", content=body)
-                    ok = response.status_code == 200 and response.json()["error"] is None
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - start
-                with lock:
-                    latencies.append(elapsed)
-                    errors += not ok
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        while time.monotonic() < stop_at:
+            start = time.perf_counter()
+            try:
+                connection.request("POST", "/v1/read?layout=digit", body=body,
+                                   headers={"Content-Type": "image/png"})
+                response = connection.getresponse()
+                answer = response.read()
+                ok = response.status == 200 and json.loads(answer)["error"] is None
+            except (OSError, http.client.HTTPException, ValueError, KeyError):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                errors += not ok
+        connection.close()
 
+    # Memory is sampled through the run, not only at its ends, to see whether it creeps up.
+    memory_samples: list[float] = []
+
+    def watch_memory() -> None:
+        while time.monotonic() < stop_at:
+            sample = rss_mb(pid)
+            if sample is not None:
+                memory_samples.append(sample)
+            time.sleep(1.0)
+
+    load_before = os.getloadavg()[0]
+    cpu_before = cpu_seconds(pid)
     began = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    threads.append(threading.Thread(target=watch_memory))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.monotonic() - began
+    cpu_after = cpu_seconds(pid)
     memory_end = rss_mb(pid)
     if process:
         process.terminate()
         process.wait(timeout=10)
 
-    ordered = sorted(latencies)
+    cuts = statistics.quantiles(latencies, n=100)
     print(f"{args.clients} clients, {wall:.1f} s, {len(latencies)} requests against {url}")
     print(f"requests/s {len(latencies) / wall:.0f}")
-    print(f"latency p50 {statistics.median(ordered) * 1000:.1f} ms, "
-          f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:.1f} ms")
+    print(f"latency p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms")
     print(f"errors {errors}")
-    if pid:
+    if cpu_before is not None and cpu_after is not None and latencies:
+        used = cpu_after - cpu_before
+        print(f"server CPU {used / len(latencies) * 1000:.2f} ms per request "
+              f"({used / wall:.2f} cores busy on average)")
+    if memory_start is not None and memory_samples:
         print(f"server memory (RSS): start {memory_start:.0f} MB, after warm-up {memory_warm:.0f} MB, "
+              f"during the run {min(memory_samples):.0f}-{max(memory_samples):.0f} MB, "
               f"end {memory_end:.0f} MB")
-    print("note: clients and server share this machine's CPU cores")
+    print(f"note: clients and server share this machine's {os.cpu_count()} CPU cores; "
+          f"1-minute load average before the run {load_before:.1f}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -28,22 +30,29 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
+@contextmanager
+def running(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1 in a background thread."""
     port = _free_port()
-    config = uvicorn.Config(create_app(max_upload_bytes=2 * 1024 * 1024), host="127.0.0.1", port=port,
-                            log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with running(create_app(max_upload_bytes=2 * 1024 * 1024)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +142,50 @@ def test_huge_image_is_refused(client: httpx.Client) -> None:
     assert "megapixels" in response.json()["detail"]
 
 
+def test_bad_query_parameter_is_one_sentence(client: httpx.Client) -> None:
+    response = client.post("/v1/read?inputs=perhaps", content=(EXAMPLES / "clean.png").read_bytes())
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("inputs: ")
+
+
+def test_chunked_upload_without_length_is_cut_off(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(48):  # 3 MB in 64 KB pieces, no Content-Length: the limit is 2 MB
+            yield b"\xff" * 65536
+
+    response = client.post("/v1/read", content=chunks())
+    assert response.status_code == 413 and "above the limit" in response.json()["detail"]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_multi_page_tiff_gives_a_list(client: httpx.Client) -> None:
+    from PIL import Image
+
+    pages = [Image.open(EXAMPLES / name).convert("L") for name in ("clean.png", "photo.png")]
+    tiff = io.BytesIO()
+    pages[0].save(tiff, format="TIFF", save_all=True, append_images=pages[1:])
+    response = client.post("/v1/read", files={"file": ("two-pages.tif", tiff.getvalue(), "image/tiff")})
+    assert response.status_code == 200
+    readings = response.json()
+    assert [r["page"] for r in readings] == [1, 2]
+    assert [r["text"] for r in readings] == [_expected_text("clean.png"), _expected_text("photo.png")]
+    assert all(r["file"] == "two-pages.tif" for r in readings)
+
+
+def test_unexpected_failure_is_json_500_and_server_lives_on() -> None:
+    from digitscan.reader import Reader
+
+    class BrokenReader(Reader):
+        def read_pages(self, pages, layout="auto"):
+            raise RuntimeError("simulated fault")
+
+    with running(create_app(reader=BrokenReader())) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = http.post("/v1/read", content=(EXAMPLES / "clean.png").read_bytes())
+        assert response.status_code == 500
+        assert "simulated fault" in response.json()["detail"]
+        assert http.get("/healthz").json() == {"status": "ok"}
+
+
 def test_multipart_without_file_field(client: httpx.Client) -> None:
     response = client.post("/v1/read", files={"picture": ("a.png", b"123", "image/png")})
     assert response.status_code == 400 and "'file'" in response.json()["detail"]
@@ -142,6 +195,10 @@ def test_openapi_schema_is_typed(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/v1/read", "/v1/model", "/healthz"} <= set(schema["paths"])
     assert {"ReadingOut", "DigitOut", "LineOut"} <= set(schema["components"]["schemas"])
+    read = schema["paths"]["/v1/read"]["post"]
+    assert "multipart/form-data" in read["requestBody"]["content"]
+    assert {"layout", "inputs"} <= {parameter["name"] for parameter in read["parameters"]}
+    assert {"200", "413", "415", "422"} <= set(read["responses"])
     assert client.get("/docs").status_code == 200
 
 

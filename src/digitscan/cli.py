@@ -261,7 +261,92 @@ def serve(
 
 
 # ----- report (issue: the lab report) --------------------------------------------------------
-# (the `report` and `lab` commands go here)
+SamplesOption = typer.Option(
+    None, "--samples", "-s",
+    help="A picture (or folder) of your own handwriting to read in the report; repeat for more. "
+    "Default: the examples shipped with digitscan.",
+)
+# Lets `--samples *.jpg` work: the shell's second and later names arrive as arguments.
+MoreSamplesArgument = typer.Argument(None, help="More sample pictures, as with --samples.", show_default=False)
+ReportFormatOption = typer.Option(
+    None, "--format", "-f", help="html (one self-contained file), md (pictures beside it) or pdf (needs Chromium)."
+)
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `digitscan train`."),
+    more_samples: list[Path] | None = MoreSamplesArgument,
+    samples: list[Path] | None = SamplesOption,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Report file (default: RUN_DIR/report.FORMAT); its suffix sets the format."
+    ),
+    format: str | None = ReportFormatOption,
+    data_dir: Path | None = DataDirOption,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report file."),
+) -> None:
+    """Write the lab report of a training run: aim, dataset, model, design steps, program,
+    output (curves, classification report, confusion matrix, mistakes, your samples read)
+    and result, every number taken from the run."""
+    from .report import write_report
+
+    pictures = [*(samples or []), *(more_samples or [])]
+    with console.status("writing the lab report (reading MNIST again to verify it, reading the samples)"):
+        path = write_report(run_dir, samples=pictures or None, out=out, format=format, data_dir=data_dir,
+                            overwrite=overwrite)
+    console.print(f"report: {path}")
+
+
+@app.command()
+def lab(
+    more_samples: list[Path] | None = MoreSamplesArgument,
+    model: str = typer.Option("seed", "--model", "-m", help="seed (the lab's network) or default (digitscan's)."),
+    epochs: int = typer.Option(5, "--epochs", "-e", help="Passes over the training set (the lab did 5)."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", help="Images per optimiser step (the lab used 64)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (default: runs/lab-MODEL-TIME)."),
+    samples: list[Path] | None = SamplesOption,
+    data_dir: Path | None = DataDirOption,
+    format: str = typer.Option("html", "--format", "-f", help="Report format: html, md or pdf."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same machine, same numbers."),
+    augment: bool = typer.Option(True, "--augment/--no-augment", help="Distort training batches like real scans."),
+    limit: int = typer.Option(0, "--limit", help="Train on the first N images only (quick trials); 0: all."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+) -> None:
+    """Run the whole lab in one go: train, evaluate, read the samples, write the report."""
+    from datetime import datetime
+
+    from .report import report_target, write_report
+    from .report_run import check_samples
+    from .training import TrainConfig
+    from .training import train as run_training
+
+    if out is None:
+        out = Path("runs") / f"lab-{model}-{datetime.now():%Y%m%d-%H%M%S}"
+    pictures = [*(samples or []), *(more_samples or [])]
+    # Everything that can be wrong with the request is found before minutes of training.
+    config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, seed=seed, augment=augment,
+                         data_dir=str(data_dir) if data_dir else None, limit=limit)
+    check_samples(pictures)
+    report_target(out, None, format, overwrite=True)
+    if format == "pdf":
+        from .report_pdf import find_chromium
+
+        if find_chromium() is None:
+            raise DigitscanError("--format pdf needs Chromium (apt-get install chromium); or use --format html")
+    console.print(f"[bold]1/2[/] training the '{model}' network: {epochs} epoch(s), batch size {batch_size}")
+    result = run_training(config, out, overwrite=overwrite)
+    metrics = result.metrics
+    console.print(
+        f"test accuracy {metrics['accuracy']:.4f} on {metrics['data']} after "
+        f"{metrics['epochs_completed']} epoch(s), {metrics['train_seconds']:.1f} s of training"
+    )
+    which = f"{len(pictures)} sample(s)" if pictures else "the bundled example scans"
+    console.print(f"[bold]2/2[/] reading {which} and writing the report")
+    with console.status("writing the lab report"):
+        path = write_report(result.run_dir, samples=pictures or None, format=format, data_dir=data_dir,
+                            overwrite=True)
+    console.print(f"run directory: {result.run_dir}")
+    console.print(f"report: {path}")
 # ----- end report ----------------------------------------------------------------------------
 
 

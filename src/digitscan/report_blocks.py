@@ -17,6 +17,7 @@ __all__ = [
     "Code",
     "Facts",
     "Figure",
+    "LabReport",
     "Paragraph",
     "Picture",
     "Section",
@@ -89,9 +90,10 @@ class Code:
 
 @dataclass(frozen=True)
 class Subheading:
-    """A numbered sub-part of a section (6.1 Loss, 6.2 Accuracy, ...)."""
+    """A sub-part of a section (level 3: "6.1 Loss"; level 4: one sample picture)."""
 
     text: str
+    level: int = 3
 
 
 Block = Paragraph | Steps | Facts | Table | Figure | Code | Subheading
@@ -108,6 +110,15 @@ class Section:
     @property
     def anchor(self) -> str:
         return f"s{self.number}"
+
+
+@dataclass(frozen=True)
+class LabReport:
+    """The whole report: a title, a few lines on where it came from, the sections."""
+
+    title: str
+    about: list[str]
+    sections: list[Section]
 
 
 def picture_from_array(image: np.ndarray, name: str, alt: str, width: int, pixelated: bool = False) -> Picture:

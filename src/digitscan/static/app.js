@@ -9,12 +9,15 @@ const statusLine = document.getElementById("status");
 const textOut = document.getElementById("text");
 const digitList = document.getElementById("digits");
 const layoutSelect = document.getElementById("layout");
+const pageChooser = document.getElementById("pages");
+const pageSelect = document.getElementById("page");
 
 let strokes = [];        // each stroke: list of [x, y] in canvas pixels, for undo
 let current = null;
 let debounce = null;
 let lastImage = null;    // the picture last sent, for drawing the boxes over it
 let requestNumber = 0;
+let pagesRead = [];      // every page of the last answer (a PDF or TIFF can have several)
 
 function clearPad() {
   pen.fillStyle = "#fff";
@@ -90,6 +93,7 @@ function showEmpty() {
   textOut.textContent = "";
   digitList.replaceChildren();
   overlay.hidden = true;
+  pageChooser.hidden = true;
 }
 
 // ---- uploads: file picker, camera, drag and drop, paste -------------------------------
@@ -102,9 +106,6 @@ for (const id of ["file", "camera"]) {
     event.target.value = "";
   });
 }
-drop.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); document.getElementById("file").click(); }
-});
 drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (event) => {
@@ -128,31 +129,48 @@ async function readPicture(blob, name) {
   statusLine.classList.remove("error");
   const form = new FormData();
   form.append("file", blob, name);
-  let answer;
+  let response;
   try {
-    const response = await fetch(`/v1/read?inputs=true&layout=${encodeURIComponent(layoutSelect.value)}`,
-                                 { method: "POST", body: form });
-    answer = await response.json();
-    if (number !== requestNumber) return;   // a newer picture was sent meanwhile
-    if (!response.ok) return showError(answer.detail || `the server answered ${response.status}`);
+    response = await fetch(`/v1/read?inputs=true&layout=${encodeURIComponent(layoutSelect.value)}`,
+                           { method: "POST", body: form });
   } catch (error) {
-    return showError(`could not reach the server (${error.message})`);
+    if (number === requestNumber) showError(`could not reach the server (${error.message})`);
+    return;
   }
-  const reading = Array.isArray(answer) ? answer[0] : answer;
-  if (reading.error) return showError(reading.error);
-  showReading(reading, blob);
+  // A proxy in front of the server may answer in HTML: say so rather than fail to parse.
+  const answer = await response.json().catch(() => null);
+  if (number !== requestNumber) return;   // a newer picture was sent meanwhile
+  if (!response.ok || answer === null) {
+    const detail = answer && typeof answer.detail === "string" ? answer.detail : null;
+    return showError(detail || `the server answered ${response.status} ${response.statusText}`);
+  }
+  pagesRead = Array.isArray(answer) ? answer : [answer];
+  pageSelect.replaceChildren(...pagesRead.map((reading, i) => new Option(String(reading.page), String(i))));
+  document.getElementById("page-count").textContent = `of ${pagesRead.length}`;
+  pageChooser.hidden = pagesRead.length < 2;
+  showPage(0);
 }
 
-function showError(message) {
-  statusLine.textContent = `Could not read this: ${message}`;
+pageSelect.addEventListener("change", () => showPage(Number(pageSelect.value)));
+
+function showPage(index) {
+  const reading = pagesRead[index];
+  if (reading.error) return showError(reading.error, true);
+  showReading(reading, lastImage.blob);
+}
+
+function showError(message, keepPages = false) {
+  statusLine.textContent = `Could not read ${lastImage ? lastImage.name : "this"}: ${message}`;
   statusLine.classList.add("error");
   textOut.textContent = "";
   digitList.replaceChildren();
   overlay.hidden = true;
+  if (!keepPages) pageChooser.hidden = true;
 }
 
 function showReading(reading, blob) {
   const unsure = reading.digits.filter((d) => d.unsure).length;
+  statusLine.classList.remove("error");
   statusLine.textContent = reading.digits.length
     ? `${reading.digits.length} digit(s) read` + (unsure ? `, ${unsure} unsure (marked ?)` : "")
     : "No digits found.";
@@ -172,11 +190,16 @@ function markedText(reading) {
 
 function drawOverlay(reading, blob) {
   const picture = new Image();
-  picture.onload = () => {
+  const number = requestNumber;
+  // Browsers cannot show PDF pages or most TIFFs as an <img>: then the boxes go on white.
+  const draw = (shown) => {
+    if (number !== requestNumber) return;
     overlay.width = reading.width;
     overlay.height = reading.height;
     const g = overlay.getContext("2d");
-    g.drawImage(picture, 0, 0, reading.width, reading.height);
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, reading.width, reading.height);
+    if (shown && reading.page === 1) g.drawImage(picture, 0, 0, reading.width, reading.height);
     const size = Math.max(12, Math.round(reading.height / 25));
     g.lineWidth = Math.max(2, reading.width / 300);
     g.font = `bold ${size}px sans-serif`;
@@ -187,9 +210,12 @@ function drawOverlay(reading, blob) {
       g.fillStyle = g.strokeStyle;
       g.fillText(String(digit.digit) + (digit.unsure ? "?" : ""), x, Math.max(size, y - 4));
     }
+    overlay.setAttribute("aria-label", `The picture with the digits read marked: ${reading.text || "none"}`);
     overlay.hidden = false;
     URL.revokeObjectURL(picture.src);
   };
+  picture.onload = () => draw(true);
+  picture.onerror = () => draw(false);
   picture.src = URL.createObjectURL(blob);
 }
 

@@ -1,0 +1,67 @@
+"""HTML to PDF with headless Chromium, driven through Playwright.
+
+Chromium prints the report exactly as a reader's browser would, print style sheet included,
+so the PDF needs no layout code of its own.
+
+>>> pdf_bytes = html_to_pdf(html)                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .errors import DigitscanError
+
+__all__ = ["CHROMIUM_ARGS", "find_chromium", "html_to_pdf"]
+
+# No sandbox: containers and CI runners often cannot give Chromium its own; the page it
+# opens is our own file with scripts and outside loads forbidden. The rest keep a headless
+# run from reaching the network on its own.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> Path | None:
+    """The Chromium to use: $DIGITSCAN_CHROMIUM, else the first on PATH, else None."""
+    chosen = os.environ.get("DIGITSCAN_CHROMIUM")
+    if chosen:
+        return Path(chosen) if Path(chosen).is_file() else None
+    for name in _CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The PDF of ``html`` on A4 pages, backgrounds printed."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise DigitscanError(
+            "a PDF report needs Chromium: install it (apt-get install chromium) or set DIGITSCAN_CHROMIUM "
+            "to its path; or write --format html and print that from a browser"
+        )
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise DigitscanError("a PDF report needs Playwright: pip install playwright") from None
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_content(html, wait_until="load")
+                page.emulate_media(media="print")
+                return page.pdf(
+                    format="A4", print_background=True,
+                    margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+                )
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DigitscanError(f"Chromium ({chromium}) could not print the report: {first_line}") from None
