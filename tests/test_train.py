@@ -145,3 +145,10 @@ def test_bf16_autocast_does_not_change_answers(tiny_run: Path, mnist_dir: Path) 
         with torch.autocast("cpu", dtype=torch.bfloat16):
             bf16 = model(images).float().argmax(1)
     assert (fp32 == bf16).float().mean().item() >= 0.995
+
+
+def test_fast_3x3_max_equals_max_pool() -> None:
+    from digitscan.augment import _max_3x3
+
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(_max_3x3(images), torch.nn.functional.max_pool2d(images, 3, stride=1, padding=1))

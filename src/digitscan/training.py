@@ -159,7 +159,9 @@ def train(
                 generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
                 order = torch.randperm(n_train, generator=generator).to(device)
                 model.train()
-                loss_sum, correct, seen = 0.0, 0, 0
+                # Running totals stay tensors: reading them back every step costs more than
+                # a small model's step on a CPU; the bar is refreshed every few steps.
+                loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
                 for batch_index in range(steps_per_epoch):
                     step = epoch * steps_per_epoch + batch_index
                     for group in optimizer.param_groups:
@@ -175,19 +177,22 @@ def train(
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                    # History reports plain cross-entropy, comparable with val_loss; the
-                    # smoothed loss being optimised sits higher by construction.
-                    loss_sum += F.cross_entropy(logits.detach().float(), labels).item() * len(labels)
-                    correct += (logits.argmax(1) == labels).sum().item()
+                    with torch.no_grad():
+                        # History reports plain cross-entropy, comparable with val_loss; the
+                        # smoothed loss being optimised sits higher by construction.
+                        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+                        correct += (logits.argmax(1) == labels).sum()
                     seen += len(labels)
-                    bar.step(epoch + 1, config.epochs, loss_sum / seen, correct / seen)
+                    if batch_index % 25 == 24 or batch_index == steps_per_epoch - 1:
+                        bar.step(epoch + 1, config.epochs, loss_sum.item() / seen, correct.item() / seen,
+                                 advance=batch_index % 25 + 1)
                 epoch_seconds = time.perf_counter() - epoch_start
                 train_seconds += epoch_seconds
                 val_loss, val_accuracy = _evaluate_tensor(model, val_x, val_y, use_bf16, device, torch)
                 row = {
                     "epoch": epoch + 1,
-                    "loss": loss_sum / seen,
-                    "accuracy": correct / seen,
+                    "loss": loss_sum.item() / seen,
+                    "accuracy": correct.item() / seen,
                     "val_loss": val_loss,
                     "val_accuracy": val_accuracy,
                     "lr": learning_rate(step),
@@ -518,9 +523,9 @@ class _Progress:
         if self.enabled:
             self._progress.__exit__(*exc)
 
-    def step(self, epoch: int, epochs: int, loss: float, accuracy: float) -> None:
+    def step(self, epoch: int, epochs: int, loss: float, accuracy: float, advance: int = 1) -> None:
         if self.enabled:
-            self._progress.update(self._task, advance=1, epoch=f"{epoch}/{epochs}", loss=loss, acc=accuracy)
+            self._progress.update(self._task, advance=advance, epoch=f"{epoch}/{epochs}", loss=loss, acc=accuracy)
 
     def epoch_done(self, row: dict[str, float]) -> None:
         if self.enabled:
