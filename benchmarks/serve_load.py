@@ -1,6 +1,6 @@
 """Load on the HTTP service: N concurrent clients on 127.0.0.1 for a bounded time.
 
-    python benchmarks/serve_load.py [--clients 8] [--seconds 60] [--url http://127.0.0.1:PORT [--pid PID]]
+    python benchmarks/serve_load.py [--clients 8] [--seconds 60] [--workers 2] [--url http://127.0.0.1:PORT [--pid PID]]
 
 Without --url it starts `digitscan serve` on a free port itself and stops it at the end;
 with --url, --pid names the server process whose memory to watch.
@@ -42,16 +42,33 @@ def digit_png() -> bytes:
     return cv2.imencode(".png", image)[1].tobytes()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: with --workers N, uvicorn's worker processes."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                queue += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
 def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of the server and its worker processes, in MB."""
     if pid is None:
         return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total or None
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -59,11 +76,14 @@ def cpu_seconds(pid: int | None) -> float | None:
     requests/s, does not depend on what else the machine is busy with."""
     if pid is None:
         return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -72,6 +92,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--url", default=None, help="a running server (default: start one)")
     parser.add_argument("--pid", type=int, default=None, help="with --url: the server's process id")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes of the server it starts (one per core: the default on 2 cores)")
     args = parser.parse_args()
 
     process = None
@@ -81,7 +103,7 @@ def main() -> None:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         process = subprocess.Popen(
-            [sys.executable, "-m", "digitscan", "serve", "--port", str(port)],
+            [sys.executable, "-m", "digitscan", "serve", "--port", str(port), "--workers", str(args.workers)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"

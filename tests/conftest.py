@@ -11,6 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# No test downloads anything: commands run by the tests find MNIST in ../shared.
+if (SHARED / "data" / "mnist").is_dir():
+    os.environ.setdefault("DIGITSCAN_DATA", str(SHARED / "data" / "mnist"))
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:

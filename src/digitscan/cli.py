@@ -195,7 +195,7 @@ def read(
         if as_json:
             out.append(json.dumps(reading.to_dict()))
             continue
-        label = reading.file
+        label = _display_name(reading.file)
         if pages_per_file[reading.file] > 1:
             label += f" page {reading.page}"
         if reading.error is not None:
@@ -230,6 +230,16 @@ def _check_annotate_dir(folder: Path, sources: list[str]) -> Path:
                 "so no input can be overwritten"
             )
     return folder
+def _display_name(file: str) -> str:
+    """The bundled examples by their short name (digitscan/examples/x.png), not the
+    site-packages path they happen to be installed at."""
+    package = Path(__file__).parent
+    try:
+        return str(Path(file).resolve().relative_to(package.parent))
+    except ValueError:
+        return file
+
+
 # ----- end read ------------------------------------------------------------------------------
 
 
