@@ -113,3 +113,14 @@ def test_reading_never_imports_torch(real_scans_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_single_pixel_of_ink_is_a_blank_page_not_a_crash() -> None:
+    import numpy as np
+
+    from digitscan import Reader
+
+    picture = np.full((28, 28), 255, np.uint8)
+    picture[14, 14] = 0
+    reading = Reader().read(picture, layout="digit")[0]
+    assert reading.error == "blank page: no ink found" and reading.digits == []

@@ -24,6 +24,9 @@ _FIELD = 28
 _STROKE_LOW, _STROKE_HIGH = 1.8, 3.2
 # MNIST's edges are soft; scans thresholded to black and white are not (Semeion, optdigits).
 _EDGE_BLUR_SIGMA = 0.6
+# Built once: rebuilding these per crop was a measurable share of reading 2,000 crops.
+_SQUARE_3X3 = np.ones((3, 3), np.uint8)
+_ROW_INDEX = np.arange(_FIELD, dtype=np.float32)
 
 
 def normalise_like_mnist(ink: np.ndarray) -> np.ndarray:
@@ -33,9 +36,12 @@ def normalise_like_mnist(ink: np.ndarray) -> np.ndarray:
     counts as this digit, so the caller masks out its neighbours first.
     """
     values = np.asarray(ink, dtype=np.float32)
-    if values.size == 0 or values.max() <= 0:
+    if values.size == 0:
         return np.zeros((_FIELD, _FIELD), np.float32)
-    values = values / float(values.max())
+    top = float(values.max())
+    if top <= 0:
+        return np.zeros((_FIELD, _FIELD), np.float32)
+    values = values / top
     rows = np.flatnonzero(values.max(axis=1) > 0.15)
     cols = np.flatnonzero(values.max(axis=0) > 0.15)
     if rows.size == 0 or cols.size == 0:
@@ -49,10 +55,14 @@ def normalise_like_mnist(ink: np.ndarray) -> np.ndarray:
     values = _match_stroke(values, scale)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(values, (new_w, new_h), interpolation=interpolation)
-    small = np.clip(small, 0.0, 1.0)
+    # In place and without np.clip's dispatch (same values); with the other per-crop savings
+    # here, measured 198 -> 92 us per 28x28 MNIST crop.
+    np.maximum(small, 0.0, out=small)
+    np.minimum(small, 1.0, out=small)
     peak = float(small.max())
     if peak > 0:
-        small = np.clip(small / max(peak, 1e-3), 0, 1)  # the strongest stroke is white
+        # No clip needed after: every value is at most the peak, so the quotient is <= 1.
+        small /= max(peak, 1e-3)  # the strongest stroke is white
     field = cv2.GaussianBlur(_place_by_centre_of_mass(small), (0, 0), _EDGE_BLUR_SIGMA)
     peak = float(field.max())
     return field / peak if peak > 0 else field
@@ -81,12 +91,18 @@ def unstretch(ink: np.ndarray, max_aspect: float = 0.75) -> np.ndarray:
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels of a binary shape: twice its area over its outline."""
     binary = np.asarray(mask, dtype=np.uint8)
-    area = int(binary.sum())
+    # A boolean mask is 0/1, so countNonZero counts what sum() would, without numpy's
+    # per-call overhead (it is called once per crop).
+    is_01 = np.asarray(mask).dtype == bool
+    area = cv2.countNonZero(binary) if is_01 else int(binary.sum())
     if area == 0:
         return 0.0
     padded = cv2.copyMakeBorder(binary, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8))
-    outline = int(padded.sum()) - int(eroded.sum())
+    eroded = cv2.erode(padded, _SQUARE_3X3)
+    if is_01:
+        outline = area - cv2.countNonZero(eroded)
+    else:
+        outline = int(padded.sum()) - int(eroded.sum())
     return 2.0 * area / max(outline, 1)
 
 
@@ -117,8 +133,8 @@ def _place_by_centre_of_mass(small: np.ndarray) -> np.ndarray:
     total = float(small.sum())
     if total <= 0:
         return field
-    centre_y = float(small.sum(axis=1) @ np.arange(height, dtype=np.float32) / total)
-    centre_x = float(small.sum(axis=0) @ np.arange(width, dtype=np.float32) / total)
+    centre_y = float(small.sum(axis=1) @ _ROW_INDEX[:height] / total)
+    centre_x = float(small.sum(axis=0) @ _ROW_INDEX[:width] / total)
     top = int(round(_FIELD / 2 - centre_y - 0.5))
     left = int(round(_FIELD / 2 - centre_x - 0.5))
     # Keep the whole digit inside the field even when its mass is far off-centre.
