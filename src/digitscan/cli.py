@@ -101,27 +101,13 @@ def evaluate(
 
     result = run_evaluation(model, data=data, data_dir=data_dir)
     if pictures is not None:
-        _write_evaluation_pictures(result, data, data_dir, pictures)
+        from .plots import write_evaluation_pictures
+
+        write_evaluation_pictures(pictures, result)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         console.print(result.to_text(), highlight=False, markup=False)
-
-
-def _write_evaluation_pictures(result, data: str, data_dir: Path | None, folder: Path) -> None:
-    from . import plots
-
-    if data in ("mnist-test", "mnist"):
-        from .mnist import load_mnist
-
-        images = load_mnist("test", data_dir).images
-    else:
-        from .datasets import load_labelled_folder
-
-        images, _ = load_labelled_folder(data)
-    plots.plot_confusion(result.confusion, folder / "confusion_matrix.png")
-    plots.plot_misclassified(images, result, folder / "misclassified.png")
-    plots.plot_calibration(result, folder / "calibration.png")
 
 
 @app.command()

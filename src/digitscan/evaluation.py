@@ -39,6 +39,7 @@ class Evaluation:
     labels: np.ndarray
     probabilities: np.ndarray
     seconds: float
+    images: np.ndarray = field(repr=False)  # the 28x28 digits scored, for the pictures
     report: dict[str, dict[str, float]] = field(init=False)
     confusion: np.ndarray = field(init=False)
 
@@ -122,7 +123,9 @@ def evaluate_arrays(
     start = time.perf_counter()
     probabilities = classifier.predict_proba(pixels)
     seconds = time.perf_counter() - start
-    return Evaluation(str(classifier.path), data_name, np.asarray(labels).astype(np.int64), probabilities, seconds)
+    return Evaluation(
+        str(classifier.path), data_name, np.asarray(labels).astype(np.int64), probabilities, seconds, images
+    )
 
 
 def evaluate(

@@ -21,6 +21,7 @@ __all__ = [
     "plot_misclassified",
     "plot_calibration",
     "plot_samples",
+    "write_evaluation_pictures",
     "write_run_pictures",
 ]
 
@@ -131,9 +132,14 @@ def plot_samples(images: np.ndarray, labels: np.ndarray, path, per_class: int = 
     _save(figure, path)
 
 
-def write_run_pictures(run_dir: Path, history, evaluation: Evaluation, images: np.ndarray) -> None:
+def write_evaluation_pictures(folder: Path, evaluation: Evaluation) -> None:
+    """confusion_matrix.png, misclassified.png and calibration.png in ``folder``."""
+    plot_confusion(evaluation.confusion, folder / "confusion_matrix.png")
+    plot_misclassified(evaluation.images, evaluation, folder / "misclassified.png")
+    plot_calibration(evaluation, folder / "calibration.png")
+
+
+def write_run_pictures(run_dir: Path, history, evaluation: Evaluation) -> None:
     plot_loss(history, run_dir / "loss.png")
     plot_accuracy(history, run_dir / "accuracy.png")
-    plot_confusion(evaluation.confusion, run_dir / "confusion_matrix.png")
-    plot_misclassified(images, evaluation, run_dir / "misclassified.png")
-    plot_calibration(evaluation, run_dir / "calibration.png")
+    write_evaluation_pictures(run_dir, evaluation)

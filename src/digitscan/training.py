@@ -237,7 +237,7 @@ def train(
     write_json(run_dir / "metrics.json", metrics)
     from . import plots
 
-    plots.write_run_pictures(run_dir, history, evaluation, data["val_images"])
+    plots.write_run_pictures(run_dir, history, evaluation)
     _update_config(
         run_dir,
         {
