@@ -28,7 +28,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from digitscan.evaluation import evaluate
-    from digitscan.mnist import MNIST_FILES, md5_of_uncompressed, resolve_data_dir
+    from digitscan.mnist import file_checksums, resolve_data_dir
 
     run = args.run_dir
     config = json.loads((run / "config.json").read_text())
@@ -37,11 +37,7 @@ def main() -> int:
         print(f"{run}: the run was interrupted; ship only a finished run", file=sys.stderr)
         return 2
     evaluation = evaluate(run, "mnist-test", args.data_dir)
-    data_dir = resolve_data_dir(args.data_dir)
-    checksums = {}
-    for name in MNIST_FILES:
-        path = next(p for p in (data_dir / name, data_dir / f"{name}.gz") if p.is_file())
-        checksums[name] = md5_of_uncompressed(path)
+    checksums = {name: digest for name, (_path, digest) in file_checksums(resolve_data_dir(args.data_dir)).items()}
 
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "model.onnx", MODEL_DIR / "default.onnx")

@@ -24,7 +24,9 @@ import numpy as np
 from .errors import DigitscanError
 from .files import atomic_path
 
-__all__ = ["MNIST_FILES", "MnistSplit", "load_mnist", "resolve_data_dir", "ensure_mnist_files"]
+__all__ = [
+    "MNIST_FILES", "MnistSplit", "load_mnist", "resolve_data_dir", "ensure_mnist_files", "file_checksums",
+]
 
 # Published MD5 sums of the uncompressed files (the originals, also in shared/data/mnist).
 MNIST_FILES: dict[str, str] = {
@@ -117,6 +119,13 @@ def ensure_mnist_files(
 def md5_of_uncompressed(path: Path) -> str:
     """MD5 of a file's bytes, after gunzipping it if it is a .gz."""
     return hashlib.md5(_read_bytes(path)).hexdigest()
+
+
+def file_checksums(folder: Path) -> dict[str, tuple[Path, str]]:
+    """For each of the four files present in ``folder``: its path and the MD5 of its
+    uncompressed bytes, computed now (compare with ``MNIST_FILES``)."""
+    found = {name: _find_file(folder, name) for name in MNIST_FILES}
+    return {name: (path, md5_of_uncompressed(path)) for name, path in found.items() if path is not None}
 
 
 # --- private helpers -------------------------------------------------------------------

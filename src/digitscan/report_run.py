@@ -134,16 +134,15 @@ def describe_dataset(run: RunRecord, data_dir: str | os.PathLike[str] | None = N
         return DatasetFacts(
             folder, folder, images[kept], labels[kept], images[held_out], labels[held_out], len(kept), []
         )
-    from .mnist import MNIST_FILES, load_mnist, md5_of_uncompressed, resolve_data_dir
+    from .mnist import MNIST_FILES, file_checksums, load_mnist, resolve_data_dir
 
     chosen = data_dir if data_dir is not None else train.get("data_dir")
     folder = resolve_data_dir(chosen)
     train_split = load_mnist("train", chosen)
     test_split = load_mnist("test", chosen)
-    checks = []
-    for name, published in MNIST_FILES.items():
-        path = next(p for p in (folder / name, folder / f"{name}.gz") if p.is_file())
-        checks.append(ChecksumCheck(path.name, md5_of_uncompressed(path), published))
+    checks = [
+        ChecksumCheck(path.name, digest, MNIST_FILES[name]) for name, (path, digest) in file_checksums(folder).items()
+    ]
     used = min(limit, len(train_split)) if limit else len(train_split)
     return DatasetFacts(
         "MNIST", str(folder), train_split.images, train_split.labels, test_split.images, test_split.labels, used, checks
