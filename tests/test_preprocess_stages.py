@@ -14,6 +14,8 @@ from digitscan.preprocess import (
     ink_mask,
     ink_strength,
     remove_rules,
+    rule_skew,
+    straighten,
 )
 from digitscan.segment import find_candidates, group_lines, number_breaks, split_choices
 
@@ -27,6 +29,17 @@ def stroke_picture(dark_ink: bool = True) -> np.ndarray:
 def test_polarity_is_found_both_ways() -> None:
     assert ink_is_dark(stroke_picture(dark_ink=True))
     assert not ink_is_dark(stroke_picture(dark_ink=False))
+
+
+def test_polarity_of_a_bold_digit_filling_its_crop() -> None:
+    # More than half of this 16x16 crop is ink, so "the median pixel is paper" fails; the
+    # paper falls apart into corners and loops while the ink is one piece.
+    crop = np.full((16, 16), 255, np.uint8)
+    cv2.ellipse(crop, (7, 4), (6, 4), 0, 0, 360, 0, 2)
+    cv2.ellipse(crop, (7, 11), (7, 4), 0, 0, 360, 0, 2)
+    assert (crop < 128).mean() > 0.5
+    assert ink_is_dark(crop)
+    assert not ink_is_dark(255 - crop)
 
 
 def test_uneven_lighting_is_divided_out() -> None:
@@ -135,3 +148,39 @@ def test_a_digit_stretched_to_fill_its_box_is_narrowed_back() -> None:
     natural = np.zeros((40, 20), np.float32)
     natural[5:35, 9:12] = 1.0
     assert unstretch(natural) is natural  # an ordinary crop is left alone
+
+
+def ruled_page(angle: float) -> np.ndarray:
+    """Faint thin rules and a few strokes, turned by ``angle`` degrees (counter-clockwise)."""
+    page = np.full((400, 700), 235, np.uint8)
+    for y in range(80, 400, 70):
+        cv2.line(page, (0, y), (699, y), 170, 1)
+    for x in range(100, 600, 60):
+        cv2.line(page, (x, 150), (x + 8, 195), 40, 3)
+    turn = cv2.getRotationMatrix2D((350, 200), angle, 1.0)
+    return cv2.warpAffine(page, turn, (700, 400), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.mark.parametrize("angle", [-5.0, -2.0, 0.0, 3.0])
+def test_the_slope_of_faint_slanted_rules_is_measured(angle: float) -> None:
+    assert rule_skew(ink_strength(ruled_page(angle))) == pytest.approx(-angle, abs=0.25)
+
+
+def test_a_page_without_lines_has_no_skew() -> None:
+    page = np.full((300, 500), 235, np.uint8)
+    rng = np.random.default_rng(1)
+    for x, y in rng.integers((20, 20), (480, 280), size=(25, 2)):
+        cv2.circle(page, (int(x), int(y)), 6, 30, 2)
+    assert rule_skew(ink_strength(page)) == 0.0
+
+
+def test_straighten_levels_the_rules_and_maps_back_to_the_input() -> None:
+    ink = ink_strength(ruled_page(4.0))
+    level, back = straighten(ink, rule_skew(ink))
+    assert abs(rule_skew(level)) <= 0.2
+    # The middle of the straightened picture maps back to the middle of the input.
+    middle = np.array([[[level.shape[1] / 2, level.shape[0] / 2]]], np.float32)
+    assert cv2.perspectiveTransform(middle, back)[0, 0] == pytest.approx([350, 200], abs=1.0)
+    # Once level, the rules are found and taken out.
+    digits, rules = remove_rules(ink_mask(level), text_height=45, ink=level)
+    assert rules.sum() > 4 * 600

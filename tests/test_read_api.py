@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from pictures import encode, tiny_pdf
@@ -15,6 +16,8 @@ from pictures import encode, tiny_pdf
 import digitscan
 from digitscan import Digit, Line, Reader, Reading
 from digitscan.errors import DigitscanError
+from digitscan.mnist import load_mnist
+from digitscan.simulate import simulate_scan
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +127,21 @@ def test_a_single_pixel_of_ink_is_a_blank_page_not_a_crash() -> None:
     picture[14, 14] = 0
     reading = Reader().read(picture, layout="digit")[0]
     assert reading.error == "blank page: no ink found" and reading.digits == []
+
+
+@pytest.mark.parametrize(("condition", "angle"), [("form_boxes", 3.0), ("ruled", -4.0)])
+def test_a_form_photographed_askew_is_read(reader: Reader, mnist_dir: Path, condition: str,
+                                           angle: float) -> None:
+    # Rules and box edges a few degrees off level are no longer level runs of ink; the
+    # page is turned level first, or they stay and are read as digits.
+    digits = load_mnist("test", mnist_dir, download=False)
+    scan = simulate_scan(condition, 2003, digits)
+    height, width = scan.image.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    image = cv2.warpAffine(scan.image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    reading = reader.read_array(image, layout="page")
+    assert reading.text == scan.text
+    # Boxes are still in the input's pixels: each digit's box lies inside the picture and
+    # the first digit's box holds ink.
+    first = reading.digits[0].box
+    assert 0 <= first[0] and first[0] + first[2] <= width and first[1] + first[3] <= height

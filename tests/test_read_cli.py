@@ -55,7 +55,7 @@ def test_bad_input_reasons_are_one_line_each(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"{tmp_path / 'empty'}: error: directory holds no images (looked for bmp, gif, jpeg, "
-        "jpg, pdf, png, tif, tiff, webp)",
+        "jpg, pdf, pgm, png, tif, tiff, webp)",
         f"{tmp_path / 'zero.png'}: error: empty file (0 bytes)",
     ]
 

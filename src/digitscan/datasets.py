@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DigitscanError
+from .imageio import IMAGE_SUFFIXES
 
 __all__ = ["list_labelled_images", "load_labelled_folder"]
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm"}
 
 
 def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int]]:

@@ -51,7 +51,8 @@ MAX_PIXELS = 50_000_000
 MIN_SIDE = 8
 PDF_DPI = 200
 IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif", ".pdf"}
+    {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif", ".pdf",
+     ".pgm", ".ppm", ".pbm", ".pnm"}
 )
 
 
@@ -127,7 +128,7 @@ def _load_one(name: str) -> list[Page]:
 
 
 def _suffix_list() -> str:
-    return ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES} - {"jpe", "dib"}))
+    return ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES} - {"jpe", "dib", "ppm", "pbm", "pnm"}))
 
 
 def _decode_image(data: bytes, name: str) -> list[Page]:

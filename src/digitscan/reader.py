@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from .preprocess import (
     ink_mask,
     ink_strength,
     remove_rules,
+    rule_skew,
+    straighten,
     to_grey,
 )
 from .results import Digit, Line, Reading
@@ -62,8 +65,11 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 _DIGIT_CROP_SIDE = 64
 # Pages whose digits are taller than this (in pixels) are shrunk to it before segmenting.
 _WORK_TEXT_HEIGHT = 32.0
+# Rules slanted less than this are level enough to be found as they are; more than the
+# most, and the lines are not rules.
+_LEAST_SKEW, _MOST_SKEW = 0.3, 12.0
 # Pages read before their digits go to the classifier together.
-_PAGES_PER_BATCH = 512
+_PAGES_PER_BATCH = 256
 _SQUARE_3X3 = np.ones((3, 3), np.uint8)
 
 Source = str | os.PathLike[str] | bytes | np.ndarray
@@ -99,12 +105,25 @@ class Reader:
             raise DigitscanError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
         readings: list[Reading] = []
         plans: list[_Plan] = []
-        for page in pages:
-            plans.append(plan_page(page, layout))
-            if len(plans) >= _PAGES_PER_BATCH:
-                readings.extend(self._finish(plans))
-                plans = []
-        readings.extend(self._finish(plans))
+        pool: ThreadPoolExecutor | None = None
+        classifying: Future[list[Reading]] | None = None
+        try:
+            for page in pages:
+                plans.append(plan_page(page, layout))
+                if len(plans) >= _PAGES_PER_BATCH:
+                    # A full batch is classified in a worker thread while this one plans
+                    # the next: ONNX Runtime releases the GIL, so the two overlap.
+                    pool = pool or ThreadPoolExecutor(1, thread_name_prefix="digitscan-classify")
+                    if classifying is not None:
+                        readings.extend(classifying.result())
+                    classifying = pool.submit(self._finish, plans)
+                    plans = []
+            if classifying is not None:
+                readings.extend(classifying.result())
+            readings.extend(self._finish(plans))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         return readings
 
     def _finish(self, plans: list[_Plan]) -> list[Reading]:
@@ -267,11 +286,18 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
     if not mask.any():
         plan.error = "blank page: no ink found"
         return
+    # Rules are found as level runs of ink: a page photographed a few degrees askew is
+    # turned level first, or its rules would stay and cut through the digits.
+    skew = rule_skew(ink)
+    if abs(skew) >= _LEAST_SKEW and abs(skew) <= _MOST_SKEW:
+        ink, back = straighten(ink, skew)
+        plan.back = back if plan.back is None else plan.back @ back
+        mask = ink_mask(ink)
     # Rules as long as a good part of the picture go first, so that digits written on
     # them do not merge into one huge component and spoil the estimate of text height.
     text_height = _rough_text_height(mask)
     if text_height > 0:
-        mask, rules = remove_rules(mask, text_height)
+        mask, rules = remove_rules(mask, text_height, ink)
         if text_height > 1.25 * _WORK_TEXT_HEIGHT:
             # Large writing is read at a smaller scale: the classifier sees 20 pixels anyway,
             # and a 12-megapixel photo would otherwise take seconds. Rules go first, at full
@@ -284,7 +310,7 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
                     max(1, round(ink.shape[0] / plan.scale)))
             ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
             # Faint rules missed at full size can pass the new threshold: look again.
-            mask, _ = remove_rules(ink_mask(ink), text_height / plan.scale)
+            mask, _ = remove_rules(ink_mask(ink), text_height / plan.scale, ink)
     if text_height / plan.scale >= 16:
         # Bridge one-pixel breaks in strokes (a dry pen, a harsh threshold); digits that
         # become joined by it are cut apart again like any touching pair.

@@ -15,6 +15,7 @@ Conditions (``CONDITIONS``):
 * ``touching``   neighbouring digits overlap and touch
 * ``broken``     strokes with gaps (a dry pen, a bad threshold)
 * ``hard``       photo + ruled or boxes + touching or broken, all at once
+* ``askew_form``  a form's boxes or ruled paper photographed 2-6 degrees off level
 
 >>> scan = simulate_scan("photo", seed=3, digits=load_mnist("test"))  # doctest: +SKIP
 >>> scan.image.shape, scan.text
@@ -33,8 +34,9 @@ from .mnist import MnistSplit
 __all__ = ["CONDITIONS", "HARD_CONDITIONS", "SimulatedScan", "simulate_scan"]
 
 CONDITIONS = ("clean", "blue_pen", "pencil", "photo", "desk", "ruled", "form_boxes",
-              "touching", "broken", "hard")
-HARD_CONDITIONS = ("photo", "desk", "ruled", "form_boxes", "touching", "broken", "hard")
+              "touching", "broken", "hard", "askew_form")
+HARD_CONDITIONS = ("photo", "desk", "ruled", "form_boxes", "touching", "broken", "hard",
+                   "askew_form")
 
 _INK_COLOURS = {
     "black": (25.0, 25.0, 30.0),
@@ -78,7 +80,7 @@ def simulate_scan(condition: str, seed: int, digits: MnistSplit,
     if condition == "desk":
         image = _on_desk(image, rng)
     if features["photo"]:
-        image = _photograph(image, rng)
+        image = _photograph(image, rng, tilted=condition == "askew_form")
     return SimulatedScan(image, text, boxes, condition)
 
 
@@ -87,6 +89,10 @@ def simulate_scan(condition: str, seed: int, digits: MnistSplit,
 
 def _features(condition: str, rng: np.random.Generator) -> dict[str, object]:
     hard = condition == "hard"
+    if condition == "askew_form":
+        boxes = bool(rng.random() < 0.5)
+        return {"pen": str(rng.choice(["black", "blue"])), "photo": True, "ruled": not boxes,
+                "boxes": boxes, "touching": False, "broken": False, "texture": True}
     return {
         "pen": "blue" if condition == "blue_pen" else "pencil" if condition == "pencil"
         else str(rng.choice(["black", "blue"])) if condition in ("photo", "desk", "hard")
@@ -227,7 +233,7 @@ def _on_desk(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(picture, 0, 255).astype(np.uint8)
 
 
-def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _photograph(image: np.ndarray, rng: np.random.Generator, tilted: bool = False) -> np.ndarray:
     h, w = image.shape[:2]
     picture = image.astype(np.float32)
     # Light falls off across the sheet and towards one corner.
@@ -240,7 +246,9 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     jitter = 0.03 * min(h, w)
     source = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     target = source + rng.uniform(-jitter, jitter, (4, 2)).astype(np.float32)
-    rotation = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-4, 4), 1.0)
+    # Tilted: the phone held clearly off level, 2-6 degrees either way.
+    angle = rng.choice([-1, 1]) * rng.uniform(2, 6) if tilted else rng.uniform(-4, 4)
+    rotation = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     target = (np.c_[target, np.ones(4)] @ rotation.T).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(source, target)
     picture = cv2.warpPerspective(picture, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)

@@ -141,6 +141,13 @@ def train(
         return config.max_lr * (0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * progress_)))
 
     augment_config = AugmentConfig() if config.augment else None
+    # Low-resolution scans of the training digits are made once, before the first epoch
+    # (they go through the reader's per-image normalisation), then swapped in at random.
+    scanned_x = None
+    if augment_config is not None and augment_config.scan_probability > 0:
+        from .augment import scanned_copies
+
+        scanned_x = _to_tensor(scanned_copies(data["train_images"], config.seed), device, torch)
     history: list[dict[str, float]] = []
     start_epoch = 0
     if resume:
@@ -168,8 +175,11 @@ def train(
                         group["lr"] = learning_rate(step)
                     index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
                     images, labels = train_x[index], train_y[index]
+                    if scanned_x is not None:
+                        swap = torch.rand(len(index), generator=generator) < augment_config.scan_probability
+                        images = torch.where(swap.to(device).view(-1, 1, 1, 1), scanned_x[index], images)
                     if augment_config is not None:
-                        images = augment_batch(images, augment_config, generator)
+                        images = augment_batch(images, augment_config, generator, labels)
                     images = images.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                         logits = model(images)
