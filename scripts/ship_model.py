@@ -78,4 +78,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from digitscan.errors import DigitscanError
+
+    try:
+        sys.exit(main())
+    except (DigitscanError, OSError) as exc:  # a missing run or data folder: say so in a line
+        print(f"ship_model: {exc}", file=sys.stderr)
+        sys.exit(1)

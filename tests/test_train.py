@@ -130,41 +130,6 @@ def test_augmentation_keeps_shape_range_and_is_seeded() -> None:
     assert (a.sum(dim=(1, 2, 3)) > 0.3 * images[0].sum()).all()
 
 
-def test_refit_puts_the_ink_box_at_20_pixels_centred_by_mass() -> None:
-    from digitscan.augment import _refit
-
-    images = torch.zeros(3, 1, 28, 28)
-    images[0, :, 2:12, 3:8] = 1.0      # small, in a corner
-    images[1, :, 4:27, 10:14] = 1.0    # tall, off centre
-    ones = torch.ones(3)
-    out = _refit(images, ones, torch.zeros(3), torch.zeros(3))
-    for picture in out[:2, 0]:
-        rows = torch.nonzero(picture.amax(dim=1) > 0.5).flatten()
-        assert 19 <= int(rows[-1] - rows[0]) + 1 <= 21
-        ys = torch.arange(28, dtype=torch.float32)
-        centre_y = float((picture.sum(dim=1) * ys).sum() / picture.sum())
-        centre_x = float((picture.sum(dim=0) * ys).sum() / picture.sum())
-        assert abs(centre_y - 13.5) < 0.6 and abs(centre_x - 13.5) < 0.6
-    assert torch.equal(out[2], images[2])  # an empty picture stays empty
-
-
-def test_flags_and_feet_are_drawn_on_ones_only() -> None:
-    from digitscan.augment import AugmentConfig, augment_batch
-
-    images = torch.zeros(8, 1, 28, 28)
-    images[:, :, 4:24, 13:15] = 1.0  # a bare upright stroke
-    labels = torch.tensor([1, 1, 1, 1, 7, 7, 7, 7])
-    bare = AugmentConfig(rotation_deg=0, scale=(1, 1), aspect=(1, 1), shear=0, shift_px=0,
-                         stroke_probability=0, blur_probability=0, noise_probability=0,
-                         binarise_probability=0)
-    flagged = AugmentConfig(**{**bare.to_dict(), "flag_probability": 1.0, "foot_probability": 1.0})
-    out = augment_batch(images, flagged, torch.Generator().manual_seed(0), labels)
-    assert torch.allclose(out[4:], images[4:], atol=1e-4)  # the 7s are untouched
-    # Each 1 got ink left of its stroke near the top (the flag) and across its bottom.
-    assert (out[:4, 0, 4:14, :12].sum(dim=(1, 2)) > 2).all()
-    assert (out[:4, 0, 21:26, :].sum(dim=(1, 2)) > images[0, 0, 21:26].sum() + 3).all()
-
-
 def test_low_resolution_scans_are_normalised_like_the_reader_does(mnist_dir: Path) -> None:
     from digitscan.augment import scanned_copies
     from digitscan.mnist import load_mnist

@@ -316,7 +316,10 @@ def _augmentation_text(augment: dict[str, Any]) -> str:
         f"thicker or thinner strokes for {augment.get('stroke_probability', 0):.0%} of pictures, blur for "
         f"{augment.get('blur_probability', 0):.0%}, noise (σ {augment.get('noise_std', 0):g}) for "
         f"{augment.get('noise_probability', 0):.0%}, hard black-and-white for "
-        f"{augment.get('binarise_probability', 0):.0%}."
+        f"{augment.get('binarise_probability', 0):.0%}"
+        + (f"; {augment['scan_probability']:.0%} of pictures were replaced by a low-resolution black-and-white "
+           "scan of themselves, normalised as the reader normalises what it reads." if augment.get("scan_probability")
+           else ".")
     )
 
 

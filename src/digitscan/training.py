@@ -179,7 +179,7 @@ def train(
                         swap = torch.rand(len(index), generator=generator) < augment_config.scan_probability
                         images = torch.where(swap.to(device).view(-1, 1, 1, 1), scanned_x[index], images)
                     if augment_config is not None:
-                        images = augment_batch(images, augment_config, generator, labels)
+                        images = augment_batch(images, augment_config, generator)
                     images = images.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                         logits = model(images)
