@@ -145,3 +145,32 @@ def test_a_form_photographed_askew_is_read(reader: Reader, mnist_dir: Path, cond
     # the first digit's box holds ink.
     first = reading.digits[0].box
     assert 0 <= first[0] and first[0] + first[2] <= width and first[1] + first[3] <= height
+
+
+def test_the_aspect_prior_is_what_mnist_says(mnist_dir: Path) -> None:
+    from digitscan.normalise import ASPECT_PRIOR, aspect_prior
+
+    train = load_mnist("train", mnist_dir, download=False)
+    assert np.allclose(aspect_prior(train.images, train.labels), ASPECT_PRIOR, atol=0.001)
+
+
+def test_digits_stretched_to_fill_a_square_are_read(reader: Reader, mnist_dir: Path) -> None:
+    # As Semeion and some form readers store them: cut to the ink, stretched to 16x16,
+    # thresholded to black and white. Their true width is lost; the reader reads each at
+    # several widths and weighs them by how wide each digit usually is.
+    digits = load_mnist("test", mnist_dir, download=False)
+    crops = []
+    for image in digits.images[:300]:
+        rows = np.flatnonzero(image.max(axis=1) > 40)
+        cols = np.flatnonzero(image.max(axis=0) > 40)
+        square = cv2.resize(image[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1], (16, 16),
+                            interpolation=cv2.INTER_AREA)
+        crops.append(np.where(square > 100, 0, 255).astype(np.uint8))
+    readings = reader.read(crops, layout="digit")
+    right = np.mean([r.text == str(label) for r, label in zip(readings, digits.labels[:300], strict=True)])
+    assert right >= 0.95, f"{right:.1%} right"
+    # What the network saw is one of the views: a digit narrower than the square.
+    seen = np.asarray(readings[0].digits[0].network_input)
+    cols = np.flatnonzero(seen.max(axis=0) > 0.3)
+    rows = np.flatnonzero(seen.max(axis=1) > 0.3)
+    assert cols[-1] - cols[0] < rows[-1] - rows[0]

@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import DigitscanError
 from .imageio import IMAGE_SUFFIXES
 
-__all__ = ["list_labelled_images", "load_labelled_folder"]
+__all__ = ["list_labelled_images", "load_labelled_folder", "plan_labelled_folder"]
 
 
 def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int]]:
@@ -47,19 +48,26 @@ def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int
 
 def load_labelled_folder(folder: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """uint8 digits (N, 28, 28), white ink on black, normalised like MNIST, and labels (N,)."""
+    plans, labels = plan_labelled_folder(folder)
+    images = np.stack([np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8) for plan in plans])
+    return images, labels
+
+
+def plan_labelled_folder(folder: str | os.PathLike[str]) -> tuple[list[Any], np.ndarray]:
+    """Each image of ``folder`` planned as the reader plans one digit (``reader.plan_page``
+    with layout "digit"), and the labels (N,). A picture holding no digit is an error."""
     items = list_labelled_images(folder)
     from .imageio import load_pages
     from .reader import plan_page
 
-    images = np.zeros((len(items), 28, 28), np.uint8)
-    for index, (path, _label) in enumerate(items):
+    plans = []
+    for path, _label in items:
         page = next(iter(load_pages([str(path)])))
         plan = plan_page(page, "digit")
         if plan.error is not None:
             raise DigitscanError(f"{path}: {plan.error}")
-        images[index] = np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8)
-    labels = np.array([label for _, label in items], np.int64)
-    return images, labels
+        plans.append(plan)
+    return plans, np.array([label for _, label in items], np.int64)
 
 
 def _from_csv(root: Path, labels_csv: Path) -> list[tuple[Path, int]]:

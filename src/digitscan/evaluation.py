@@ -145,7 +145,15 @@ def evaluate(
     folder = Path(data)
     if not folder.exists():
         raise DigitscanError(f"{folder}: no such folder (expected mnist-test or a folder of labelled images)")
-    from .datasets import load_labelled_folder
+    # Each image is classified exactly as `digitscan read --layout digit` would read it,
+    # views of a stretched digit included.
+    from .datasets import plan_labelled_folder
+    from .reader import classify_plans
 
-    images, labels = load_labelled_folder(folder)
-    return evaluate_arrays(classifier, images, labels, str(folder))
+    plans, labels = plan_labelled_folder(folder)
+    start = time.perf_counter()
+    probabilities = classify_plans(classifier, plans)
+    seconds = time.perf_counter() - start
+    first = np.cumsum([0] + [len(plan.crops) for plan in plans[:-1]])
+    images = np.stack([np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8) for plan in plans])
+    return Evaluation(str(classifier.path), str(folder), labels, probabilities[first], seconds, images)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["normalise_like_mnist", "stroke_width", "unstretch"]
+__all__ = ["ASPECT_PRIOR", "STRETCHED_ASPECTS", "combine_aspect_views", "normalise_like_mnist",
+           "stroke_width", "unstretch"]
 
 _BOX = 20
 _FIELD = 28
@@ -86,6 +87,53 @@ def unstretch(ink: np.ndarray, max_aspect: float = 0.75) -> np.ndarray:
     new_width = max(1, int(round(new_height * max_aspect)))
     return cv2.resize(ink.astype(np.float32), (new_width, new_height),
                       interpolation=cv2.INTER_AREA)
+
+
+# A digit whose crop fills its frame may have been stretched to fill it (Semeion does so, as
+# do many form readers), and then its true width is unknown. It is read at these widths
+# (width / height of the ink box; the first is the one shown as what the network saw), and
+# the answers are combined weighted by how often MNIST's digits of each class have each
+# width: a 1 is narrow, a 0 or a 2 is wide. ASPECT_PRIOR[d, k] is the share of MNIST's
+# 60,000 training digits of class d whose ink box (capped at 1) is nearest
+# STRETCHED_ASPECTS[k], with one added to every count (``aspect_prior`` recomputes it).
+STRETCHED_ASPECTS = (0.6, 0.4, 0.8)
+ASPECT_PRIOR = np.array([
+    [0.130, 0.007, 0.863],
+    [0.213, 0.691, 0.097],
+    [0.117, 0.006, 0.877],
+    [0.292, 0.033, 0.674],
+    [0.315, 0.034, 0.650],
+    [0.157, 0.017, 0.826],
+    [0.419, 0.077, 0.504],
+    [0.340, 0.044, 0.616],
+    [0.369, 0.056, 0.575],
+    [0.528, 0.112, 0.360],
+], np.float32)
+
+
+def aspect_prior(digits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """ASPECT_PRIOR computed from MNIST-style digits (N, 28, 28) and their labels."""
+    ink = np.asarray(digits) > 40
+    rows, cols = ink.any(axis=2), ink.any(axis=1)
+    height = ink.shape[1] - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1)
+    width = ink.shape[2] - cols[:, ::-1].argmax(axis=1) - cols.argmax(axis=1)
+    aspect = np.minimum(width / np.maximum(height, 1), 1.0)
+    # Nearest width, a tie (1:2 is common in whole pixels) going to the narrower one.
+    widths = np.sort(STRETCHED_ASPECTS)
+    nearest = np.abs(aspect[:, None] - widths[None]).argmin(axis=1)
+    prior = np.zeros((10, len(widths)), np.float64)
+    for digit in range(10):
+        counts = np.bincount(nearest[labels == digit], minlength=len(widths)) + 1
+        prior[digit] = counts / counts.sum()
+    return prior[:, [int(np.searchsorted(widths, width)) for width in STRETCHED_ASPECTS]]
+
+
+def combine_aspect_views(probabilities: np.ndarray) -> np.ndarray:
+    """One distribution (10,) from the classifier's answers (len(STRETCHED_ASPECTS), 10) for
+    the views of one stretched digit: each answer weighted by how likely its width is for
+    that digit, summed over the widths."""
+    joint = (probabilities * ASPECT_PRIOR.T).sum(axis=0)
+    return joint / max(float(joint.sum()), 1e-12)
 
 
 def stroke_width(mask: np.ndarray) -> float:

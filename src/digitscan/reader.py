@@ -32,7 +32,7 @@ import numpy as np
 from .classifier import Classifier
 from .errors import DigitscanError
 from .imageio import Page, load_pages
-from .normalise import normalise_like_mnist, unstretch
+from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
     find_sheet,
     flatten_sheet,
@@ -68,6 +68,10 @@ _WORK_TEXT_HEIGHT = 32.0
 # Rules slanted less than this are level enough to be found as they are; more than the
 # most, and the lines are not rules.
 _LEAST_SKEW, _MOST_SKEW = 0.3, 12.0
+# A crop whose ink fills it and is nearly square (width / height above this) may have been
+# stretched to fill its box; narrower ones, four in five of MNIST's digits cut to their
+# ink, are read as they are.
+_STRETCHED_LOOKING = 0.9
 # Pages read before their digits go to the classifier together.
 _PAGES_PER_BATCH = 256
 _SQUARE_3X3 = np.ones((3, 3), np.uint8)
@@ -127,11 +131,7 @@ class Reader:
         return readings
 
     def _finish(self, plans: list[_Plan]) -> list[Reading]:
-        crops = [crop for plan in plans for crop in plan.crops]
-        if crops:
-            probabilities = self.classifier.predict_proba(np.stack(crops))
-        else:
-            probabilities = np.zeros((0, 10), np.float32)
+        probabilities = classify_plans(self.classifier, plans)
         # The runners-up of every crop in one call, not one argsort per digit.
         runners_up = np.argsort(-probabilities, axis=1)[:, :3]
         readings, start = [], 0
@@ -172,6 +172,22 @@ class Reader:
                      [(int(d), float(probs[d])) for d in order], crop)
 
 
+def classify_plans(classifier: Classifier, plans: Sequence[_Plan]) -> np.ndarray:
+    """Class probabilities (crops, 10) for every crop of ``plans`` in one batch, in order;
+    the views of one digit answer together, in the row of the first."""
+    crops = [crop for plan in plans for crop in plan.crops]
+    if not crops:
+        return np.zeros((0, 10), np.float32)
+    probabilities = classifier.predict_proba(np.stack(crops))
+    start = 0
+    for plan in plans:
+        for views in plan.views:
+            rows = [start + view for view in views]
+            probabilities[rows[0]] = combine_aspect_views(probabilities[rows])
+        start += len(plan.crops)
+    return probabilities
+
+
 def read(source: Source | Sequence[Source], layout: str = "auto",
          model: str | os.PathLike[str] | None = None,
          min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> list[Reading]:
@@ -208,6 +224,9 @@ class _Plan:
     lines: list[list[_Slot]] = field(default_factory=list)
     breaks: list[list[bool]] = field(default_factory=list)
     back: np.ndarray | None = None  # homography from the flattened sheet to the input
+    # Crops that are views of one digit (its first index is the one the slot uses), whose
+    # answers are combined into that first one's.
+    views: list[list[int]] = field(default_factory=list)
     scale: float = 1.0  # input pixels per working pixel
 
     def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -270,7 +289,14 @@ def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:
     grown = cv2.dilate(own.view(np.uint8), _SQUARE_3X3)
     crop = ink[y0:y1, x0:x1] * grown[y0:y1, x0:x1]
     full_frame = (x0, y0, x1, y1) == (0, 0, grey.shape[1], grey.shape[0])
-    plan.crops.append(normalise_like_mnist(unstretch(crop) if full_frame else crop))
+    if full_frame and crop.shape[1] > _STRETCHED_LOOKING * crop.shape[0]:
+        # Ink filling the whole frame, wider than most digits are, may have been stretched
+        # to fill it: read it at the widths digits have, and combine
+        # (``normalise.STRETCHED_ASPECTS``).
+        plan.crops.extend(normalise_like_mnist(unstretch(crop, aspect)) for aspect in STRETCHED_ASPECTS)
+        plan.views = [list(range(len(STRETCHED_ASPECTS)))]
+    else:
+        plan.crops.append(normalise_like_mnist(crop))
     box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
     plan.lines = [[_Slot([[(box, 0)]], [1.0])]]
     plan.breaks = [[]]
