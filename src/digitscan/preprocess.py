@@ -41,6 +41,8 @@ __all__ = [
 # Paper grain and faint smudges stay below this much ink (of 255, where the darkest ink on
 # the page is 255): on blank paper with camera noise the strongest grain is about 30-40.
 MIN_INK = 50
+# Pixels enough to find the paper's grain and the top of the ink range on a large page.
+_INK_SAMPLE = 62_500
 # Pictures up to this size may be one digit cut tight (128 x 128).
 _SMALL_CROP_PIXELS = 16_384
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
@@ -113,13 +115,13 @@ def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:
     if min(height, width) >= 100:
         # Most pixels are paper: their median is the grain of the paper and the bias of the
         # max filter, not ink.
-        step = max(1, int(np.sqrt(ink.size / 250_000)))
+        step = max(1, int(np.sqrt(ink.size / _INK_SAMPLE)))
         ink -= float(np.median(ink[::step, ::step]))
     # In place rather than np.clip (same values): measured 63 -> 40 us per 28x28 crop.
     np.maximum(ink, 0.0, out=ink)
     # The darkest ink becomes 255 so that pencil and marker give the same map.
     # A sample of the pixels is plenty to find the top of the range on a large page.
-    step = max(1, int(np.sqrt(ink.size / 250_000)))
+    step = max(1, int(np.sqrt(ink.size / _INK_SAMPLE)))
     top = float(np.percentile(ink[::step, ::step], 99.7)) if ink.size > 4000 else float(ink.max())
     if top <= 1e-6:
         return np.zeros(grey.shape, np.uint8)
@@ -351,6 +353,12 @@ def flatten_sheet(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, n
 def _paper_level(light: np.ndarray) -> np.ndarray:
     height, width = light.shape
     scale = min(1.0, 256.0 / min(height, width))
+    # Averaging whole blocks first, then the last fractional step on a small picture, gives
+    # nearly the same paper as one fractional step, in a sixth of the time on a 1-MP page.
+    factor = max(1, int(min(height, width) // 256))
+    if factor > 1:
+        light = cv2.resize(light, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        scale *= factor
     small = cv2.resize(light, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     # 1/12 of the short side is wider than any pen stroke on a page, narrower than the
     # changes of light across it; a big bold digit on a small picture needs more (the
