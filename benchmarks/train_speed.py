@@ -51,7 +51,8 @@ def main() -> None:
             )
         print(
             f"  final MNIST test accuracy (ONNX) {result.metrics['accuracy']:.4f}; "
-            f"training {result.train_seconds:.1f} s; whole call incl. loading, per-epoch "
+            f"training {result.train_seconds:.1f} s; low-resolution scans prepared before it in "
+            f"{result.metrics['prepare_seconds']:.1f} s; whole call incl. loading, per-epoch "
             f"evaluation, export and pictures {wall:.1f} s"
         )
 

@@ -143,11 +143,15 @@ def train(
     augment_config = AugmentConfig() if config.augment else None
     # Low-resolution scans of the training digits are made once, before the first epoch
     # (they go through the reader's per-image normalisation), then swapped in at random.
-    scanned_x = None
+    scanned_x, prepare_seconds = None, 0.0
     if augment_config is not None and augment_config.scan_probability > 0:
         from .augment import scanned_copies
 
+        if progress:
+            print(f"preparing low-resolution scans of {len(data['train_images']):,} training digits ...", flush=True)
+        prepare_start = time.perf_counter()
         scanned_x = _to_tensor(scanned_copies(data["train_images"], config.seed), device, torch)
+        prepare_seconds = time.perf_counter() - prepare_start
     history: list[dict[str, float]] = []
     start_epoch = 0
     if resume:
@@ -238,6 +242,8 @@ def train(
             "data": data["val_name"],
             "epochs_completed": len(history),
             "train_seconds": round(train_seconds, 2),
+            # Made once before the first epoch (augment.scanned_copies); not in train_seconds.
+            "prepare_seconds": round(prepare_seconds, 2),
             "interrupted": interrupted,
             "device": str(device),
             "precision": "bf16" if use_bf16 else "fp32",
