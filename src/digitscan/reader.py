@@ -65,9 +65,9 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 _DIGIT_CROP_SIDE = 64
 # Pages whose digits are taller than this (in pixels) are shrunk to it before segmenting.
 _WORK_TEXT_HEIGHT = 32.0
-# Rules slanted less than this are level enough to be found as they are; more than the
-# most, and the lines are not rules.
-_LEAST_SKEW, _MOST_SKEW = 0.3, 12.0
+# Pages askew by less than this (degrees) are level enough for their rules to be found as
+# they are (``rule_skew`` looks up to 10 degrees either way).
+_LEAST_SKEW = 0.3
 # A crop whose ink fills it and is nearly square (width / height above this) may have been
 # stretched to fill its box; narrower ones, four in five of MNIST's digits cut to their
 # ink, are read as they are.
@@ -315,7 +315,7 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
     # Rules are found as level runs of ink: a page photographed a few degrees askew is
     # turned level first, or its rules would stay and cut through the digits.
     skew = rule_skew(ink)
-    if abs(skew) >= _LEAST_SKEW and abs(skew) <= _MOST_SKEW:
+    if abs(skew) >= _LEAST_SKEW:
         ink, back = straighten(ink, skew)
         plan.back = back if plan.back is None else plan.back @ back
         mask = ink_mask(ink)
