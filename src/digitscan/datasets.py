@@ -22,7 +22,7 @@ import numpy as np
 from .errors import DigitscanError
 from .imageio import IMAGE_SUFFIXES
 
-__all__ = ["list_labelled_images", "load_labelled_folder", "plan_labelled_folder"]
+__all__ = ["list_labelled_images", "load_labelled_folder", "network_inputs", "plan_labelled_folder"]
 
 
 def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int]]:
@@ -49,8 +49,12 @@ def list_labelled_images(folder: str | os.PathLike[str]) -> list[tuple[Path, int
 def load_labelled_folder(folder: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """uint8 digits (N, 28, 28), white ink on black, normalised like MNIST, and labels (N,)."""
     plans, labels = plan_labelled_folder(folder)
-    images = np.stack([np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8) for plan in plans])
-    return images, labels
+    return network_inputs(plans), labels
+
+
+def network_inputs(plans: list[Any]) -> np.ndarray:
+    """uint8 (N, 28, 28): what the network sees of each single-digit plan (its first crop)."""
+    return np.stack([np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8) for plan in plans])
 
 
 def plan_labelled_folder(folder: str | os.PathLike[str]) -> tuple[list[Any], np.ndarray]:

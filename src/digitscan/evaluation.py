@@ -147,7 +147,7 @@ def evaluate(
         raise DigitscanError(f"{folder}: no such folder (expected mnist-test or a folder of labelled images)")
     # Each image is classified exactly as `digitscan read --layout digit` would read it,
     # views of a stretched digit included.
-    from .datasets import plan_labelled_folder
+    from .datasets import network_inputs, plan_labelled_folder
     from .reader import classify_plans
 
     plans, labels = plan_labelled_folder(folder)
@@ -155,5 +155,5 @@ def evaluate(
     probabilities = classify_plans(classifier, plans)
     seconds = time.perf_counter() - start
     first = np.cumsum([0] + [len(plan.crops) for plan in plans[:-1]])
-    images = np.stack([np.clip(plan.crops[0] * 255 + 0.5, 0, 255).astype(np.uint8) for plan in plans])
-    return Evaluation(str(classifier.path), str(folder), labels, probabilities[first], seconds, images)
+    return Evaluation(str(classifier.path), str(folder), labels, probabilities[first], seconds,
+                      network_inputs(plans))
