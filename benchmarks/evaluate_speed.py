@@ -8,9 +8,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from digitscan.classifier import Classifier
-from digitscan.evaluation import evaluate_arrays
-from digitscan.mnist import load_mnist
+from digitscan.reading.classifier import Classifier
+from digitscan.training.evaluation import evaluate_arrays
+from digitscan.training.mnist import load_mnist
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from PIL import Image
 
 from digitscan.files import write_bytes, write_text
-from digitscan.mnist import load_mnist
-from digitscan.simulate import simulate_scan
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import simulate_scan
 
 REPO = Path(__file__).resolve().parents[1]
 # (condition, seed): one of each kind of page a user may bring.

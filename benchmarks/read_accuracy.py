@@ -2,7 +2,7 @@
 
     python benchmarks/read_accuracy.py [--pages 30] [--model M] [--data-dir ../shared/data]
 
-Simulated: pages from ``digitscan.simulate`` (MNIST *test* digits, so the model never saw
+Simulated: pages from ``digitscan.training.simulate`` (MNIST *test* digits, so the model never saw
 them), ``--pages`` per condition, seeds 1000 onwards (not those looked at while tuning).
 Digits: characters matched in order (difflib) over the longer of truth and reading, so
 missed and extra digits both count against. Numbers: the n-th number read equals the n-th true number, exactly.
@@ -17,9 +17,9 @@ import difflib
 import time
 from pathlib import Path
 
-from digitscan.mnist import load_mnist
-from digitscan.reader import Reader
-from digitscan.simulate import CONDITIONS, HARD_CONDITIONS, simulate_scan
+from digitscan.reading.reader import Reader
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, simulate_scan
 
 REPO = Path(__file__).resolve().parents[1]
 # The reader was developed looking at seeds 0-99 and the examples use 101-108; measuring on

@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from digitscan.mnist import load_mnist
-from digitscan.reader import Reader
-from digitscan.simulate import simulate_scan
+from digitscan.reading.reader import Reader
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import simulate_scan
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from digitscan.training import TrainConfig, train
+from digitscan.training.loop import TrainConfig, train
 
 RUNS = {
     "default-50k": TrainConfig(model="default", epochs=1, limit=50_000, seed=0),

@@ -27,8 +27,8 @@ def main() -> int:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITSCAN_DATA)")
     args = parser.parse_args()
 
-    from digitscan.evaluation import evaluate
-    from digitscan.mnist import file_checksums, resolve_data_dir
+    from digitscan.training.evaluation import evaluate
+    from digitscan.training.mnist import file_checksums, resolve_data_dir
 
     run = args.run_dir
     config = json.loads((run / "config.json").read_text())

@@ -45,7 +45,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
     """A real (short) training run of the lab's seed network, shared by the tests that read
     a run directory. One epoch on a 6,000-image subset keeps it to a few seconds."""
     pytest.importorskip("torch")
-    from digitscan.training import TrainConfig, train
+    from digitscan.training.loop import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs") / "seed"
     os.environ.setdefault("DIGITSCAN_DATA", str(mnist_dir))

@@ -10,7 +10,7 @@ import pytest
 from pictures import digit_page, encode, png_header_only, tiny_pdf
 from PIL import Image
 
-from digitscan.imageio import MAX_PIXELS, decode_bytes, list_inputs, load_pages
+from digitscan.reading.imageio import MAX_PIXELS, decode_bytes, list_inputs, load_pages
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitscan.metrics import (
+from digitscan.training.metrics import (
     classification_report,
     confusion_matrix,
     expected_calibration_error,

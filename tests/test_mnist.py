@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from digitscan.errors import DigitscanError
-from digitscan.mnist import MNIST_FILES, ensure_mnist_files, load_mnist, resolve_data_dir
+from digitscan.training.mnist import MNIST_FILES, ensure_mnist_files, load_mnist, resolve_data_dir
 
 
 def test_loads_both_splits_verified(mnist_dir: Path) -> None:

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from digitscan.normalise import normalise_like_mnist, stroke_width
-from digitscan.preprocess import (
+from digitscan.reading.normalise import normalise_like_mnist, stroke_width
+from digitscan.reading.preprocess import (
     find_sheet,
     flatten_sheet,
     ink_is_dark,
@@ -17,7 +17,7 @@ from digitscan.preprocess import (
     rule_skew,
     straighten,
 )
-from digitscan.segment import find_candidates, group_lines, number_breaks, split_choices
+from digitscan.reading.segment import find_candidates, group_lines, number_breaks, split_choices
 
 
 def stroke_picture(dark_ink: bool = True) -> np.ndarray:
@@ -137,7 +137,7 @@ def test_touching_digits_get_cuts_at_the_thin_bridge() -> None:
 
 
 def test_a_digit_stretched_to_fill_its_box_is_narrowed_back() -> None:
-    from digitscan.normalise import unstretch
+    from digitscan.reading.normalise import unstretch
 
     stretched = np.zeros((16, 16), np.float32)
     cv2.line(stretched, (2, 15), (13, 0), 1.0, 2)  # a "1" slanted across the whole box

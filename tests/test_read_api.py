@@ -16,8 +16,8 @@ from pictures import encode, tiny_pdf
 import digitscan
 from digitscan import Digit, Line, Reader, Reading
 from digitscan.errors import DigitscanError
-from digitscan.mnist import load_mnist
-from digitscan.simulate import simulate_scan
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import simulate_scan
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_a_form_photographed_askew_is_read(reader: Reader, mnist_dir: Path, cond
 
 
 def test_the_aspect_prior_is_what_mnist_says(mnist_dir: Path) -> None:
-    from digitscan.normalise import ASPECT_PRIOR, aspect_prior
+    from digitscan.reading.normalise import ASPECT_PRIOR, aspect_prior
 
     train = load_mnist("train", mnist_dir, download=False)
     assert np.allclose(aspect_prior(train.images, train.labels), ASPECT_PRIOR, atol=0.001)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digitscan.cli import app
-from digitscan.reader import bundled_examples
+from digitscan.reading.reader import bundled_examples
 
 runner = CliRunner()
 

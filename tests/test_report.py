@@ -87,7 +87,7 @@ def number(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def html_report(tiny_run: Path, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    from digitscan.report import write_report
+    from digitscan.report.writer import write_report
 
     out = tmp_path_factory.mktemp("report") / "report.html"
     assert write_report(tiny_run, out=out, data_dir=mnist_dir) == out
@@ -142,8 +142,8 @@ def test_output_numbers_match_metrics_and_history(html_report: str, tiny_run: Pa
 
 
 def test_dataset_model_and_program_come_from_the_run(html_report: str, tiny_run: Path, mnist_dir: Path) -> None:
-    from digitscan.mnist import MNIST_FILES, load_mnist
-    from digitscan.models import build_model, count_parameters
+    from digitscan.training.mnist import MNIST_FILES, load_mnist
+    from digitscan.training.models import build_model, count_parameters
 
     config = json.loads((tiny_run / "config.json").read_text())
     tables = tables_of(html_report)
@@ -168,7 +168,7 @@ def test_dataset_model_and_program_come_from_the_run(html_report: str, tiny_run:
 
 
 def test_samples_section_reads_the_bundled_examples(html_report: str, tiny_run: Path) -> None:
-    from digitscan.reader import Reader, bundled_examples
+    from digitscan.reading.reader import Reader, bundled_examples
 
     examples = bundled_examples()
     assert examples, "the package ships example scans"
@@ -204,7 +204,7 @@ def test_nothing_is_loaded_from_outside(html_report: str) -> None:
 
 def test_report_target_picks_format_and_refuses_to_overwrite(tmp_path: Path) -> None:
     from digitscan.errors import DigitscanError
-    from digitscan.report import report_target
+    from digitscan.report.writer import report_target
 
     assert report_target(tmp_path) == (tmp_path / "report.html", "html")
     assert report_target(tmp_path, tmp_path / "lab.md") == (tmp_path / "lab.md", "md")
@@ -230,7 +230,7 @@ def digitscan(*args: str) -> subprocess.CompletedProcess:
 def test_cli_writes_markdown_with_its_pictures_beside_it(tiny_run: Path, mnist_dir: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    from digitscan.reader import bundled_examples
+    from digitscan.reading.reader import bundled_examples
 
     sample = bundled_examples()[0]
     out = tmp_path / "lab.md"
@@ -295,7 +295,7 @@ def test_lab_runs_the_whole_lab(mnist_dir: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    from digitscan.report_pdf import find_chromium
+    from digitscan.report.pdf import find_chromium
 
     pytest.importorskip("playwright.sync_api")
     found = find_chromium()
@@ -310,7 +310,7 @@ def test_chromium_shows_the_report_without_errors(
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
-    from digitscan.report_pdf import CHROMIUM_ARGS
+    from digitscan.report.pdf import CHROMIUM_ARGS
 
     page_file = tmp_path / "report.html"
     page_file.write_text(html_report, encoding="utf-8")
@@ -341,7 +341,7 @@ def test_chromium_shows_the_report_without_errors(
 def test_pdf_renders_to_pages(html_report: str, chromium: Path) -> None:
     import pypdfium2
 
-    from digitscan.report_pdf import html_to_pdf
+    from digitscan.report.pdf import html_to_pdf
 
     data = html_to_pdf(html_report)  # what write_report(..., format="pdf") writes
     assert data[:5] == b"%PDF-"

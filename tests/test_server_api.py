@@ -18,7 +18,7 @@ pytest.importorskip("fastapi")
 
 import uvicorn  # noqa: E402
 
-from digitscan.server import create_app  # noqa: E402
+from digitscan.service.app import create_app  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -173,7 +173,7 @@ def test_multi_page_tiff_gives_a_list(client: httpx.Client) -> None:
 
 
 def test_unexpected_failure_is_json_500_and_server_lives_on() -> None:
-    from digitscan.reader import Reader
+    from digitscan.reading.reader import Reader
 
     class BrokenReader(Reader):
         def read_pages(self, pages, layout="auto"):

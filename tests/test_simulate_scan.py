@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitscan.mnist import load_mnist
-from digitscan.reader import Reader
-from digitscan.simulate import CONDITIONS, simulate_scan
+from digitscan.reading.reader import Reader
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import CONDITIONS, simulate_scan
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from digitscan.errors import DigitscanError  # noqa: E402
-from digitscan.training import TrainConfig, train  # noqa: E402
+from digitscan.training.loop import TrainConfig, train  # noqa: E402
 
 RUN_FILES = {
     "config.json",
@@ -49,9 +49,9 @@ def test_run_directory_is_complete(tiny_run: Path) -> None:
 
 
 def test_onnx_export_matches_pytorch(tiny_run: Path, mnist_dir: Path) -> None:
-    from digitscan.export import load_weights, max_difference_onnx_vs_torch
-    from digitscan.mnist import load_mnist
-    from digitscan.models import build_model
+    from digitscan.training.export import load_weights, max_difference_onnx_vs_torch
+    from digitscan.training.mnist import load_mnist
+    from digitscan.training.models import build_model
 
     model = build_model("seed")
     model.load_state_dict(load_weights(tiny_run / "model.safetensors"))
@@ -60,8 +60,8 @@ def test_onnx_export_matches_pytorch(tiny_run: Path, mnist_dir: Path) -> None:
 
 
 def test_default_model_onnx_matches_pytorch(tmp_path: Path) -> None:
-    from digitscan.export import export_onnx, max_difference_onnx_vs_torch
-    from digitscan.models import build_model
+    from digitscan.training.export import export_onnx, max_difference_onnx_vs_torch
+    from digitscan.training.models import build_model
 
     torch.manual_seed(1)
     model = build_model("default")
@@ -117,7 +117,7 @@ def test_resume_needs_a_run(tmp_path: Path) -> None:
 
 
 def test_augmentation_keeps_shape_range_and_is_seeded() -> None:
-    from digitscan.augment import AugmentConfig, augment_batch
+    from digitscan.training.augment import AugmentConfig, augment_batch
 
     images = torch.zeros(16, 1, 28, 28)
     images[:, :, 8:20, 12:16] = 1.0
@@ -131,8 +131,8 @@ def test_augmentation_keeps_shape_range_and_is_seeded() -> None:
 
 
 def test_low_resolution_scans_are_normalised_like_the_reader_does(mnist_dir: Path) -> None:
-    from digitscan.augment import scanned_copies
-    from digitscan.mnist import load_mnist
+    from digitscan.training.augment import scanned_copies
+    from digitscan.training.mnist import load_mnist
 
     digits = load_mnist("test", mnist_dir, download=False).images[:40]
     scanned = scanned_copies(digits, seed=3)
@@ -147,9 +147,9 @@ def test_low_resolution_scans_are_normalised_like_the_reader_does(mnist_dir: Pat
 
 def test_bf16_autocast_does_not_change_answers(tiny_run: Path, mnist_dir: Path) -> None:
     """bf16 is used where the hardware has it; check numerically that it reads the same."""
-    from digitscan.export import load_weights
-    from digitscan.mnist import load_mnist
-    from digitscan.models import build_model
+    from digitscan.training.export import load_weights
+    from digitscan.training.mnist import load_mnist
+    from digitscan.training.models import build_model
 
     model = build_model("seed")
     model.load_state_dict(load_weights(tiny_run / "model.safetensors"))
@@ -163,7 +163,7 @@ def test_bf16_autocast_does_not_change_answers(tiny_run: Path, mnist_dir: Path) 
 
 
 def test_fast_3x3_max_equals_max_pool() -> None:
-    from digitscan.augment import _max_3x3
+    from digitscan.training.augment import _max_3x3
 
     images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     assert torch.equal(_max_3x3(images), torch.nn.functional.max_pool2d(images, 3, stride=1, padding=1))

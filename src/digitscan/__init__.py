@@ -19,17 +19,17 @@ __version__ = "0.1.0"
 # and never pulls in PyTorch.
 _LAZY = {
     "DigitscanError": "errors",
-    "Classifier": "classifier",
-    "load_mnist": "mnist",
-    "read": "reader",
-    "Reader": "reader",
-    "Reading": "results",
-    "Digit": "results",
-    "Line": "results",
-    "train": "training",
-    "TrainConfig": "training",
-    "evaluate": "evaluation",
-    "Evaluation": "evaluation",
+    "Classifier": "reading.classifier",
+    "load_mnist": "training.mnist",
+    "read": "reading.reader",
+    "Reader": "reading.reader",
+    "Reading": "reading.results",
+    "Digit": "reading.results",
+    "Line": "reading.results",
+    "train": "training.loop",
+    "TrainConfig": "training.loop",
+    "evaluate": "training.evaluation",
+    "Evaluation": "training.evaluation",
 }
 
 __all__ = [
@@ -49,13 +49,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .classifier import Classifier
     from .errors import DigitscanError
-    from .evaluation import Evaluation, evaluate
-    from .mnist import load_mnist
-    from .reader import Reader, read
-    from .results import Digit, Line, Reading
-    from .training import TrainConfig, train
+    from .reading.classifier import Classifier
+    from .reading.reader import Reader, read
+    from .reading.results import Digit, Line, Reading
+    from .training.evaluation import Evaluation, evaluate
+    from .training.loop import TrainConfig, train
+    from .training.mnist import load_mnist
 
 
 def __getattr__(name: str) -> Any:

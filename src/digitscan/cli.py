@@ -61,8 +61,8 @@ def train(
     """Train a network on MNIST (or your own labelled images) and write a run directory."""
     from datetime import datetime
 
-    from .training import TrainConfig
-    from .training import train as run_training
+    from .training.loop import TrainConfig
+    from .training.loop import train as run_training
 
     if out is None:
         if resume:
@@ -97,11 +97,11 @@ def evaluate(
     """Accuracy, classification report, confusion matrix and calibration of a model."""
     import json
 
-    from .evaluation import evaluate as run_evaluation
+    from .training.evaluation import evaluate as run_evaluation
 
     result = run_evaluation(model, data=data, data_dir=data_dir)
     if pictures is not None:
-        from .plots import write_evaluation_pictures
+        from .training.plots import write_evaluation_pictures
 
         write_evaluation_pictures(pictures, result)
     if as_json:
@@ -119,8 +119,8 @@ def summary(
     no_diagram: bool = typer.Option(False, "--no-diagram", help="Print the table only."),
 ) -> None:
     """Print a Keras-style summary of a network and draw its diagram (PNG and SVG)."""
-    from .models import build_model
-    from .summary import draw_diagram, format_summary, summarise
+    from .training.models import build_model
+    from .training.summary import draw_diagram, format_summary, summarise
 
     rows = summarise(build_model(model))
     console.print(format_summary(rows, model), highlight=False, markup=False)
@@ -161,8 +161,8 @@ def read(
     """
     import json
 
-    from .reader import Reader, bundled_examples
-    from .readout import marked_text, write_annotations
+    from .reading.reader import Reader, bundled_examples
+    from .reading.readout import marked_text, write_annotations
 
     sources = list(inputs or [])
     if example:
@@ -243,12 +243,12 @@ def serve(
     if workers < 1:
         raise DigitscanError(f"--workers must be at least 1, got {workers}")
     try:
-        from .server import serve as run_server
+        from .service.app import serve as run_server
     except ImportError as exc:
         raise DigitscanError(
             f"serving needs the serve extra: pip install 'digitscan[serve]' ({exc.name} missing)"
         ) from None
-    from .classifier import resolve_model
+    from .reading.classifier import resolve_model
 
     resolve_model(model)  # a bad --model is one line here, not a traceback in a worker
     console.print(f"digitscan serving on http://{host}:{port}/ (API docs at /docs)")
@@ -284,7 +284,7 @@ def report(
     """Write the lab report of a training run: aim, dataset, model, design steps, program,
     output (curves, classification report, confusion matrix, mistakes, your samples read)
     and result, every number taken from the run."""
-    from .report import write_report
+    from .report.writer import write_report
 
     pictures = [*(samples or []), *(more_samples or [])]
     with console.status("writing the lab report (reading MNIST again to verify it, reading the samples)"):
@@ -311,10 +311,10 @@ def lab(
     """Run the whole lab in one go: train, evaluate, read the samples, write the report."""
     from datetime import datetime
 
-    from .report import report_target, write_report
-    from .report_run import check_samples
-    from .training import TrainConfig
-    from .training import train as run_training
+    from .report.facts import check_samples
+    from .report.writer import report_target, write_report
+    from .training.loop import TrainConfig
+    from .training.loop import train as run_training
 
     if out is None:
         out = Path("runs") / f"lab-{model}-{datetime.now():%Y%m%d-%H%M%S}"
@@ -325,7 +325,7 @@ def lab(
     check_samples(pictures)
     report_target(out, None, format, overwrite=True)
     if format == "pdf":
-        from .report_pdf import find_chromium
+        from .report.pdf import find_chromium
 
         if find_chromium() is None:
             raise DigitscanError("--format pdf needs Chromium (apt-get install chromium); or use --format html")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from ..files import write_bytes
 from .annotate import draw_reading
-from .files import write_bytes
 from .imageio import load_pages
 from .results import Reading
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from .report_blocks import (
+from .blocks import (
     Block,
     Code,
     Facts,

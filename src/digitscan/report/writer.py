@@ -20,8 +20,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DigitscanError
-from .files import write_bytes, write_text
+from ..errors import DigitscanError
+from ..files import write_bytes, write_text
 
 __all__ = ["REPORT_FORMATS", "report_target", "write_report"]
 
@@ -72,9 +72,9 @@ def write_report(
     none: the examples shipped with digitscan. ``data_dir``: where MNIST is, when not where
     the run found it.
     """
-    from .report_render import render_html, render_markdown
-    from .report_run import check_samples, describe_dataset, load_run, read_samples
-    from .report_sections import build_report
+    from .facts import check_samples, describe_dataset, load_run, read_samples
+    from .render import render_html, render_markdown
+    from .sections import build_report
 
     run = load_run(run_dir)
     path, chosen = report_target(run.run_dir, out, format, overwrite)
@@ -90,7 +90,7 @@ def write_report(
             write_bytes(path.parent / folder_name / name, png)
         write_text(path, markdown)
     elif chosen == "pdf":
-        from .report_pdf import html_to_pdf
+        from .pdf import html_to_pdf
 
         write_bytes(path, html_to_pdf(render_html(report)))
     else:

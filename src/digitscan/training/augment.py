@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .normalise import normalise_like_mnist, unstretch
+from ..reading.normalise import normalise_like_mnist, unstretch
 
 __all__ = ["AugmentConfig", "augment_batch", "scanned_copies"]
 

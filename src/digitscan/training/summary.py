@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_path
+from ..files import atomic_path
 
 __all__ = ["LayerRow", "summarise", "format_summary", "draw_diagram"]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitscanError
-from .files import atomic_path
+from ..errors import DigitscanError
+from ..files import atomic_path
 
 __all__ = [
     "MNIST_FILES", "MnistSplit", "load_mnist", "resolve_data_dir", "ensure_mnist_files", "file_checksums",

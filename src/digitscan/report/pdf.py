@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import DigitscanError
+from ..errors import DigitscanError
 
 __all__ = ["CHROMIUM_ARGS", "find_chromium", "html_to_pdf"]
 

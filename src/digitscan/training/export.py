@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_path, write_bytes
+from ..files import atomic_path, write_bytes
 
 __all__ = ["save_weights", "load_weights", "export_onnx", "max_difference_onnx_vs_torch"]
 
@@ -60,7 +60,7 @@ def max_difference_onnx_vs_torch(model, onnx_path: str | os.PathLike[str], image
     """Largest absolute difference between PyTorch's and ONNX Runtime's logits on ``images``."""
     import torch
 
-    from .classifier import Classifier
+    from ..reading.classifier import Classifier
 
     model.eval()
     with torch.no_grad():

@@ -31,10 +31,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from .errors import DigitscanError
-from .imageio import MAX_PIXELS, decode_bytes
-from .reader import LAYOUTS, Reader
-from .results import Digit, Reading
+from ..errors import DigitscanError
+from ..reading.imageio import MAX_PIXELS, decode_bytes
+from ..reading.reader import LAYOUTS, Reader
+from ..reading.results import Digit, Reading
 
 __all__ = ["MAX_UPLOAD_BYTES", "create_app", "serve"]
 
@@ -42,7 +42,7 @@ __all__ = ["MAX_UPLOAD_BYTES", "create_app", "serve"]
 # before they are read into memory.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 STATIC_DIR = Path(__file__).parent / "static"
-_log = logging.getLogger("digitscan.server")
+_log = logging.getLogger("digitscan.service")
 
 
 class DigitOut(BaseModel):
@@ -185,7 +185,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         # Each worker process loads its own model; uvicorn needs an import string for that.
         if model is not None:
             os.environ["DIGITSCAN_SERVE_MODEL"] = str(model)
-        uvicorn.run("digitscan.server:_app_from_env", factory=True, host=host, port=port,
+        uvicorn.run("digitscan.service.app:_app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level="info")
     else:
         uvicorn.run(create_app(model), host=host, port=port, log_level="info")
@@ -281,6 +281,6 @@ def _png_data_url(digit: Digit) -> str | None:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__

@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import DigitscanError
 from .classifier import Classifier
-from .errors import DigitscanError
 from .imageio import Page, load_pages
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
@@ -197,7 +197,7 @@ def read(source: Source | Sequence[Source], layout: str = "auto",
 
 def bundled_examples() -> list[Path]:
     """The simulated scans shipped inside the package (``digitscan read --example``)."""
-    folder = Path(__file__).parent / "examples"
+    folder = Path(__file__).parent.parent / "examples"
     return sorted(folder.glob("*.png"))
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DigitscanError
-from .results import Reading
+from ..errors import DigitscanError
+from ..reading.results import Reading
 
 __all__ = [
     "ChecksumCheck",
@@ -123,7 +123,7 @@ def describe_dataset(run: RunRecord, data_dir: str | os.PathLike[str] | None = N
     train = run.train
     limit = int(train.get("limit") or 0)
     if train.get("data", "mnist") != "mnist":
-        from .datasets import load_labelled_folder
+        from ..training.datasets import load_labelled_folder
 
         folder = str(train["data"])
         images, labels = load_labelled_folder(folder)
@@ -134,7 +134,7 @@ def describe_dataset(run: RunRecord, data_dir: str | os.PathLike[str] | None = N
         return DatasetFacts(
             folder, folder, images[kept], labels[kept], images[held_out], labels[held_out], len(kept), []
         )
-    from .mnist import MNIST_FILES, file_checksums, load_mnist, resolve_data_dir
+    from ..training.mnist import MNIST_FILES, file_checksums, load_mnist, resolve_data_dir
 
     chosen = data_dir if data_dir is not None else train.get("data_dir")
     folder = resolve_data_dir(chosen)
@@ -163,8 +163,8 @@ def read_samples(
 ) -> tuple[list[SampleReading], bool]:
     """Read each sample picture with the run's own model. With no samples, the examples
     bundled with digitscan are read; the flag says which it was."""
-    from .imageio import load_pages
-    from .reader import Reader, bundled_examples
+    from ..reading.imageio import load_pages
+    from ..reading.reader import Reader, bundled_examples
 
     bundled = not samples
     names = [str(path) for path in bundled_examples()] if bundled else check_samples(list(samples or []))
@@ -179,7 +179,7 @@ def read_samples(
 
 def _bundled_texts() -> dict[str, str]:
     """File name -> the text written on it, from the examples' labels.csv ("|" ends a line)."""
-    from .reader import bundled_examples
+    from ..reading.reader import bundled_examples
 
     examples = bundled_examples()
     if not examples:

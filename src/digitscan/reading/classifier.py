@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DigitscanError
+from ..errors import DigitscanError
 
 __all__ = ["Classifier", "resolve_model", "shipped_model_dir", "softmax"]
 
-_MODEL_DIR = Path(__file__).parent / "model"
+_MODEL_DIR = Path(__file__).parent.parent / "model"
 
 
 def shipped_model_dir() -> Path:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .classifier import Classifier
-from .errors import DigitscanError
+from ..errors import DigitscanError
+from ..reading.classifier import Classifier
 from .metrics import (
     classification_report,
     confusion_matrix,
@@ -147,8 +147,8 @@ def evaluate(
         raise DigitscanError(f"{folder}: no such folder (expected mnist-test or a folder of labelled images)")
     # Each image is classified exactly as `digitscan read --layout digit` would read it,
     # views of a stretched digit included.
+    from ..reading.reader import classify_plans
     from .datasets import network_inputs, plan_labelled_folder
-    from .reader import classify_plans
 
     plans, labels = plan_labelled_folder(folder)
     start = time.perf_counter()

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .errors import DigitscanError
+from ..errors import DigitscanError
 
 __all__ = ["ModelConfig", "MODEL_CONFIGS", "build_model", "count_parameters"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DigitscanError
-from .imageio import IMAGE_SUFFIXES
+from ..errors import DigitscanError
+from ..reading.imageio import IMAGE_SUFFIXES
 
 __all__ = ["list_labelled_images", "load_labelled_folder", "network_inputs", "plan_labelled_folder"]
 
@@ -61,8 +61,8 @@ def plan_labelled_folder(folder: str | os.PathLike[str]) -> tuple[list[Any], np.
     """Each image of ``folder`` planned as the reader plans one digit (``reader.plan_page``
     with layout "digit"), and the labels (N,). A picture holding no digit is an error."""
     items = list_labelled_images(folder)
-    from .imageio import load_pages
-    from .reader import plan_page
+    from ..reading.imageio import load_pages
+    from ..reading.reader import plan_page
 
     plans = []
     for path, _label in items:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .report_blocks import (
+from .. import __version__
+from .blocks import (
     Block,
     Code,
     Facts,
@@ -32,7 +32,7 @@ from .report_blocks import (
     Table,
     picture_from_array,
 )
-from .report_run import DatasetFacts, RunRecord, SampleReading
+from .facts import DatasetFacts, RunRecord, SampleReading
 
 __all__ = ["build_report"]
 
@@ -218,11 +218,11 @@ def _class_balance(dataset: DatasetFacts) -> list[Block]:
 
 
 def _model_rows(run: RunRecord) -> list:
-    from .errors import DigitscanError
+    from ..errors import DigitscanError
 
     try:
-        from .models import ModelConfig, build_model
-        from .summary import summarise
+        from ..training.models import ModelConfig, build_model
+        from ..training.summary import summarise
     except ImportError:
         raise DigitscanError(
             "the report's model section needs PyTorch: pip install 'digitscan[train]'"
@@ -235,7 +235,7 @@ def _model_rows(run: RunRecord) -> list:
 
 
 def _model(run: RunRecord, rows: list, parameters: int) -> Section:
-    from .summary import draw_diagram
+    from ..training.summary import draw_diagram
 
     model = run.train["model"]
     with tempfile.TemporaryDirectory() as folder:
@@ -381,7 +381,7 @@ def _full_command(train: dict[str, Any], run_dir: Path) -> str:
 
 
 def _api_only_settings(train: dict[str, Any]) -> list[tuple[str, Any]]:
-    from .training import TrainConfig
+    from ..training.loop import TrainConfig
 
     defaults = {field.name: field.default for field in fields(TrainConfig)}
     return [
@@ -462,7 +462,7 @@ def _classification_table(report: dict[str, dict[str, float]]) -> Table:
 
 
 def _classification_text(report: dict[str, dict[str, float]]) -> str:
-    from .metrics import format_classification_report
+    from ..training.metrics import format_classification_report
 
     return format_classification_report(report)
 
@@ -489,7 +489,7 @@ def _mistakes_table(mistakes: list[dict[str, Any]]) -> Table:
 
 
 def _sample_blocks(run: RunRecord, samples: list[SampleReading], bundled: bool) -> list[Block]:
-    from .reader import DEFAULT_MIN_CONFIDENCE
+    from ..reading.reader import DEFAULT_MIN_CONFIDENCE
 
     files = sorted({Path(sample.reading.file).name for sample in samples})
     if bundled:
@@ -515,7 +515,7 @@ def _one_sample(index: int, sample: SampleReading) -> list[Block]:
     blocks: list[Block] = [Subheading(title, level=4)]
     if reading.error is not None or sample.picture is None:
         return blocks + [Paragraph(f"Could not be read: {reading.error}.")]
-    from .annotate import draw_reading
+    from ..reading.annotate import draw_reading
 
     drawn = _shrink(draw_reading(sample.picture, reading), _SAMPLE_WIDTH)
     read_text = reading.text.replace("\n", " / ") or "nothing"

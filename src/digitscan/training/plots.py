@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .files import atomic_path
+from ..files import atomic_path
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
