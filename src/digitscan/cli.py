@@ -6,11 +6,13 @@ non-zero exit; tracebacks are for bugs only.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import DigitscanError
 
@@ -21,7 +23,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# soft_wrap: off a terminal a long path or line is not broken at a guessed 80 columns.
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 DataDirOption = typer.Option(
@@ -29,12 +32,48 @@ DataDirOption = typer.Option(
 )
 
 
+# What each optional package is for, and the extra that brings it (pyproject.toml).
+_EXTRA_FOR_MODULE = {
+    "torch": ("PyTorch", "train"),
+    "onnx": ("onnx", "train"),
+    "onnxscript": ("onnxscript", "train"),
+    "fastapi": ("FastAPI", "serve"),
+    "uvicorn": ("uvicorn", "serve"),
+    "multipart": ("python-multipart", "serve"),
+    "python_multipart": ("python-multipart", "serve"),
+    "playwright": ("Playwright", "report-pdf"),
+    "pypdfium2": ("pypdfium2", "read-pdf"),
+}
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """One line naming the extra that brings a missing optional package, or None for a bug."""
+    found = _EXTRA_FOR_MODULE.get((exc.name or "").split(".")[0])
+    if found is None:
+        return None
+    package, extra = found
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    who = f"digitscan {command}" if command else "this command"
+    return f"{who} needs {package}, which comes with the {extra} extra: pip install 'digitscan[{extra}]'"
+
+
+def _print_error(message: str) -> None:
+    # Messages are plain text: escaped so that "digitscan[serve]" is not taken for markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
     try:
         app()
     except DigitscanError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _print_error(str(exc))
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        message = _missing_extra(exc)
+        if message is None:
+            raise
+        _print_error(message)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -81,7 +120,7 @@ def train(
         f"test accuracy {metrics['accuracy']:.4f} on {metrics['data']} after "
         f"{metrics['epochs_completed']} epoch(s), {metrics['train_seconds']:.1f} s of training"
     )
-    console.print(f"run directory: {result.run_dir}")
+    console.print(f"run directory: {result.run_dir}", markup=False)
 
 
 @app.command()
@@ -128,7 +167,7 @@ def summary(
         folder = out or Path(".")
         for suffix in ("png", "svg"):
             draw_diagram(rows, f"digitscan '{model}' network", folder / f"{model}.{suffix}")
-        console.print(f"diagram: {folder / (model + '.png')}, {folder / (model + '.svg')}")
+        console.print(f"diagram: {folder / (model + '.png')}, {folder / (model + '.svg')}", markup=False)
 
 
 # ----- read (issue: read handwritten digits from real scans) -------------------------------
@@ -290,7 +329,7 @@ def report(
     with console.status("writing the lab report (reading MNIST again to verify it, reading the samples)"):
         path = write_report(run_dir, samples=pictures or None, out=out, format=format, data_dir=data_dir,
                             overwrite=overwrite)
-    console.print(f"report: {path}")
+    console.print(f"report: {path}", markup=False)
 
 
 @app.command()
@@ -324,12 +363,13 @@ def lab(
                          data_dir=str(data_dir) if data_dir else None, limit=limit)
     check_samples(pictures)
     report_target(out, None, format, overwrite=True)
+    if importlib.util.find_spec("torch") is None:
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
     if format == "pdf":
-        from .report.pdf import find_chromium
+        from .report.pdf import check_pdf_tools
 
-        if find_chromium() is None:
-            raise DigitscanError("--format pdf needs Chromium (apt-get install chromium); or use --format html")
-    console.print(f"[bold]1/2[/] training the '{model}' network: {epochs} epoch(s), batch size {batch_size}")
+        check_pdf_tools()
+    console.print(f"[bold]1/2[/] training the '{escape(model)}' network: {epochs} epoch(s), batch size {batch_size}")
     result = run_training(config, out, overwrite=overwrite)
     metrics = result.metrics
     console.print(
@@ -341,8 +381,8 @@ def lab(
     with console.status("writing the lab report"):
         path = write_report(result.run_dir, samples=pictures or None, format=format, data_dir=data_dir,
                             overwrite=True)
-    console.print(f"run directory: {result.run_dir}")
-    console.print(f"report: {path}")
+    console.print(f"run directory: {result.run_dir}", markup=False)
+    console.print(f"report: {path}", markup=False)
 # ----- end report ----------------------------------------------------------------------------
 
 

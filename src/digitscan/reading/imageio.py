@@ -13,7 +13,7 @@ Decisions a user may want to know:
   (one frame) is read. Multi-page TIFFs and PDFs give one page each.
 * PDF pages are rendered at ``PDF_DPI`` (200 dpi: a digit written 5 mm high is then about
   40 pixels tall, comfortably above the 20 pixels the classifier sees). Needs pypdfium2
-  (``pip install digitscan[pdf]``).
+  (``pip install 'digitscan[read-pdf]'``).
 * Transparency is flattened onto white paper; 16-bit images are scaled to 8 bits; JPEG,
   TIFF and WebP EXIF orientation is honoured.
 
@@ -208,7 +208,7 @@ def _decode_pdf(data: bytes, name: str) -> list[Page]:
     try:
         import pypdfium2 as pdfium
     except ImportError:
-        return [_failed(name, "PDF support needs pypdfium2: pip install 'digitscan[pdf]'")]
+        return [_failed(name, "reading PDFs needs pypdfium2: pip install 'digitscan[read-pdf]'")]
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:

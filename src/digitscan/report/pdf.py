@@ -8,13 +8,14 @@ so the PDF needs no layout code of its own.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 from ..errors import DigitscanError
 
-__all__ = ["CHROMIUM_ARGS", "find_chromium", "html_to_pdf"]
+__all__ = ["CHROMIUM_ARGS", "check_pdf_tools", "find_chromium", "html_to_pdf"]
 
 # No sandbox: containers and CI runners often cannot give Chromium its own; the page it
 # opens is our own file with scripts and outside loads forbidden. The rest keep a headless
@@ -36,19 +37,30 @@ def find_chromium() -> Path | None:
     return None
 
 
+_HOW_TO_GET_PDF = (
+    "pip install 'digitscan[report-pdf]' and apt-get install chromium (or set DIGITSCAN_CHROMIUM to a "
+    "Chromium); or write --format html and print that from a browser"
+)
+
+
+def check_pdf_tools() -> Path:
+    """The Chromium to print with, after checking that Playwright is there to drive it; a
+    ``DigitscanError`` naming everything missing otherwise."""
+    chromium = find_chromium()
+    missing = [] if importlib.util.find_spec("playwright") else ["Playwright (a Python package)"]
+    if chromium is None:
+        missing.append("Chromium (a browser)")
+    if missing:
+        raise DigitscanError(f"a PDF report needs {' and '.join(missing)}: {_HOW_TO_GET_PDF}")
+    return chromium
+
+
 def html_to_pdf(html: str) -> bytes:
     """The PDF of ``html`` on A4 pages, backgrounds printed."""
-    chromium = find_chromium()
-    if chromium is None:
-        raise DigitscanError(
-            "a PDF report needs Chromium: install it (apt-get install chromium) or set DIGITSCAN_CHROMIUM "
-            "to its path; or write --format html and print that from a browser"
-        )
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise DigitscanError("a PDF report needs Playwright: pip install playwright") from None
+    chromium = check_pdf_tools()
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)

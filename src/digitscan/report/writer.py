@@ -80,6 +80,10 @@ def write_report(
     path, chosen = report_target(run.run_dir, out, format, overwrite)
     if samples:
         check_samples(list(samples))  # a mistyped path is a mistake, not a page that failed
+    if chosen == "pdf":
+        from .pdf import check_pdf_tools
+
+        check_pdf_tools()  # before the minute of work that goes into the report
     dataset = describe_dataset(run, data_dir)
     readings, bundled = read_samples(run.run_dir, list(samples) if samples else None)
     report = build_report(run, dataset, readings, bundled)
