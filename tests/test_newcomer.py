@@ -111,3 +111,23 @@ def test_training_progress_off_a_terminal_is_plain_lines(capsys: pytest.CaptureF
     assert out == (
         "epoch   1  loss 0.5000  accuracy 0.8600  val_loss 0.0700  val_accuracy 0.9881  (23.5 s)\n"
     )
+
+
+def test_annotation_labels_have_one_size() -> None:
+    import numpy as np
+
+    from digitscan.reading.annotate import draw_reading
+    from digitscan.reading.results import Digit, Reading
+
+    boxes = [(20, 80, 10, 60), (60, 100, 40, 30), (130, 90, 25, 45)]  # a tall 1, a short 0, a 7
+    digits = [Digit(d, 0.99, False, box, [(d, 0.99)]) for d, box in zip((1, 0, 7), boxes)]
+    page = np.full((200, 220), 255, np.uint8)
+    drawn = draw_reading(page, Reading("x.png", 1, 220, 200, "107", [], digits))
+    tab_heights = []
+    for x, y, _w, _h in boxes:
+        # The filled label tab sits right above each box: count its green rows in column x+1.
+        column = drawn[: y, x + 1]
+        green = (column[:, 1] > 150) & (column[:, 0] < 60)
+        tab_heights.append(int(green.sum()))
+    assert min(tab_heights) > 8
+    assert max(tab_heights) - min(tab_heights) <= 1, tab_heights
