@@ -120,7 +120,7 @@ def test_annotation_labels_have_one_size() -> None:
     from digitscan.reading.results import Digit, Reading
 
     boxes = [(20, 80, 10, 60), (60, 100, 40, 30), (130, 90, 25, 45)]  # a tall 1, a short 0, a 7
-    digits = [Digit(d, 0.99, False, box, [(d, 0.99)]) for d, box in zip((1, 0, 7), boxes)]
+    digits = [Digit(d, 0.99, False, box, [(d, 0.99)]) for d, box in zip((1, 0, 7), boxes, strict=True)]
     page = np.full((200, 220), 255, np.uint8)
     drawn = draw_reading(page, Reading("x.png", 1, 220, 200, "107", [], digits))
     tab_heights = []
