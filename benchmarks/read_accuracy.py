@@ -1,11 +1,14 @@
 """How well `digitscan read` reads: simulated scans per condition, and the real scans.
 
     python benchmarks/read_accuracy.py [--pages 30] [--model M] [--data-dir ../shared/data]
+        [--layout page] [--conditions cheque,register,dense]
 
 Simulated: pages from ``digitscan.training.simulate`` (MNIST *test* digits, so the model never saw
 them), ``--pages`` per condition, seeds 1000 onwards (not those looked at while tuning).
 Digits: characters matched in order (difflib) over the longer of truth and reading, so
 missed and extra digits both count against. Numbers: the n-th number read equals the n-th true number, exactly.
+CER: character error rate, the edit distance between truth and reading (digits, one space
+between numbers and lines) over the truth's length; extra characters can take it above 100%.
 Real: optdigits and Semeion with --layout digit; the two photographed pages exactly.
 """
 
@@ -17,7 +20,7 @@ import difflib
 import time
 from pathlib import Path
 
-from digitscan.reading.reader import Reader
+from digitscan.reading.reader import LAYOUTS, Reader
 from digitscan.training.mnist import load_mnist
 from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, simulate_scan
 
@@ -27,14 +30,35 @@ REPO = Path(__file__).resolve().parents[1]
 SEED_BASE = 1000
 
 
-def score(truth: str, read: str) -> tuple[int, int, int, int]:
-    """(digits right, digits counted, numbers right, numbers counted)."""
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def score(truth: str, read: str) -> tuple[int, int, int, int, int, int]:
+    """(digits right, digits counted, numbers right, numbers counted, character edits,
+    truth characters)."""
     t, r = "".join(truth.split()), "".join(read.split())
     matcher = difflib.SequenceMatcher(None, t, r, autojunk=False)
     right = sum(block.size for block in matcher.get_matching_blocks())
     numbers_true, numbers_read = truth.split(), read.split()
     exact = sum(a == b for a, b in zip(numbers_true, numbers_read, strict=False))
-    return right, max(len(t), len(r)), exact, len(numbers_true)
+    spaced_truth, spaced_read = " ".join(numbers_true), " ".join(numbers_read)
+    return (right, max(len(t), len(r)), exact, len(numbers_true),
+            edit_distance(spaced_truth, spaced_read), len(spaced_truth))
+
+
+def _row(name: str, totals: list[int]) -> str:
+    right, counted, exact, numbers, edits, characters = totals
+    return (f"{name:12s} {right / max(counted, 1):8.2%} {exact / max(numbers, 1):8.2%} "
+            f"{edits / max(characters, 1):8.2%}")
 
 
 def main() -> None:
@@ -42,24 +66,34 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--model", default=None)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--layout", default="page", choices=LAYOUTS,
+                        help="the layout the simulated pages are read with")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS),
+                        help="comma-separated simulated conditions (default: all)")
     args = parser.parse_args()
+    conditions = [name.strip() for name in args.conditions.split(",") if name.strip()]
+    unknown = [name for name in conditions if name not in CONDITIONS]
+    if unknown:
+        parser.error(f"unknown condition(s) {', '.join(unknown)}: expected some of "
+                     f"{', '.join(CONDITIONS)}")
     reader = Reader(args.model)
     digits = load_mnist("test", args.data_dir, download=False)
     started = time.perf_counter()
-    print(f"simulated scans, {args.pages} pages per condition")
-    print(f"{'condition':12s} {'digits':>8s} {'numbers':>8s}")
-    hard_totals = [0, 0, 0, 0]
-    for condition in CONDITIONS:
-        totals = [0, 0, 0, 0]
+    print(f"simulated scans, {args.pages} pages per condition, --layout {args.layout}")
+    print(f"{'condition':12s} {'digits':>8s} {'numbers':>8s} {'CER':>8s}")
+    hard_totals = [0] * 6
+    for condition in conditions:
+        totals = [0] * 6
         for seed in range(SEED_BASE, SEED_BASE + args.pages):
             scan = simulate_scan(condition, seed, digits)
-            reading = reader.read_array(scan.image, layout="page")
+            reading = reader.read_array(scan.image, layout=args.layout)
             totals = [a + b for a, b in zip(totals, score(scan.text, reading.text), strict=True)]
         if condition in HARD_CONDITIONS:
             hard_totals = [a + b for a, b in zip(hard_totals, totals, strict=True)]
-        print(f"{condition:12s} {totals[0] / totals[1]:8.2%} {totals[2] / totals[3]:8.2%}")
-    print(f"{'harder (all)':12s} {hard_totals[0] / hard_totals[1]:8.2%} "
-          f"{hard_totals[2] / hard_totals[3]:8.2%}")
+        print(_row(condition, totals))
+    if any(condition in HARD_CONDITIONS for condition in conditions):
+        print(_row("harder (all)", hard_totals))
+    print(f"({time.perf_counter() - started:.0f} s for the simulated scans)")
     real = Path(args.data_dir) / "real-scans"
     print("\nreal scans")
     for name in ("optdigits", "semeion"):

@@ -9,7 +9,7 @@ import pytest
 
 from digitscan.reading.reader import Reader
 from digitscan.training.mnist import load_mnist
-from digitscan.training.simulate import CONDITIONS, simulate_scan
+from digitscan.training.simulate import CONDITIONS, _cheque_marks, simulate_scan
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,42 @@ def test_clean_simulated_pages_are_read(digits) -> None:
 def test_unknown_condition_is_refused(digits) -> None:
     with pytest.raises(ValueError, match="unknown condition"):
         simulate_scan("underwater", 0, digits)
+
+
+@pytest.mark.parametrize("condition", ["cheque", "register", "dense"])
+def test_number_field_conditions_are_deterministic_with_digits_only_text(digits,
+                                                                        condition: str) -> None:
+    first = simulate_scan(condition, 1000, digits)
+    again = simulate_scan(condition, 1000, digits)
+    assert np.array_equal(first.image, again.image) and first.text == again.text
+    assert first.boxes == again.boxes
+    for seed in range(1000, 1006):
+        scan = simulate_scan(condition, seed, digits)
+        numbers = [line.split() for line in scan.text.split("\n")]
+        assert scan.image.dtype == np.uint8 and scan.image.ndim == 3
+        assert set(scan.text) <= set("0123456789 \n")
+        assert len(scan.boxes) == sum(len(number) for line in numbers for number in line)
+        if condition == "cheque":
+            assert 1 <= len(numbers) <= 3 and all(len(line) == 1 for line in numbers)
+        if condition == "register":
+            # One number a row, and a dark band (the scanner's border) along one edge.
+            assert 3 <= len(numbers) <= 8 and all(len(line) == 1 for line in numbers)
+            grey = scan.image.mean(axis=2)
+            assert min(grey[:, 0].mean(), grey[:, -1].mean()) < 90 < np.median(grey)
+        if condition == "dense":
+            lengths = [len(number) for line in numbers for number in line]
+            assert min(lengths) >= 4 and max(lengths) <= 12
+
+
+def test_cheque_numbers_carry_separators_that_the_text_leaves_out(digits) -> None:
+    # The marks a writer adds sit between, before or after the digits, never inside the
+    # text; a thousands separator falls every three digits from the decimal point.
+    rng = np.random.default_rng(0)
+    marks = [_cheque_marks(length, True, rng) for length in range(3, 9) for _ in range(30)]
+    assert sum(bool(m) for m in marks) > 0.7 * len(marks)
+    symbols = {symbol for m in marks for group in m.values() for symbol in group}
+    assert {",", ".", "/", "-", "$", "rupee"} <= symbols
+    assert _cheque_marks(7, False, np.random.default_rng(5)) == _cheque_marks(
+        7, False, np.random.default_rng(5))
+    for seed in range(1000, 1010):
+        assert set(simulate_scan("cheque", seed, digits).text) <= set("0123456789\n")

@@ -16,6 +16,19 @@ Conditions (``CONDITIONS``):
 * ``broken``     strokes with gaps (a dry pen, a bad threshold)
 * ``hard``       photo + ruled or boxes + touching or broken, all at once
 * ``askew_form``  a form's boxes or ruled paper photographed 2-6 degrees off level
+* ``cheque``     an amount field on a cheque: light coloured hatching or guilloche, often a
+  printed box or underline, digits tight and often touching, and the marks writers add
+  around numbers ("$1,500.00", "15,000/-", "12/05/2023", a rupee sign) which the text
+  leaves out: it holds only the digits ("15000"); sometimes photographed
+* ``register``   a column crop of a ruled ledger on yellowed paper: one number a row (3-8
+  rows, 1-7 digits), written on or between the printed rules, table lines beside them, and
+  the scanner's dark border along the left or right edge
+* ``dense``      long numbers (4-12 digits) written close: most neighbours overlap by 5-25%
+  of a digit's width, each number with its own slant
+
+Each condition has its usual amount of text (``cheque``: 1-3 lines of one number; the
+others 1-3 lines of 1-2 numbers); ``lines``, ``numbers_per_line`` and ``digits_per_number``
+override it.
 
 >>> scan = simulate_scan("photo", seed=3, digits=load_mnist("test"))  # doctest: +SKIP
 >>> scan.image.shape, scan.text
@@ -34,14 +47,47 @@ from .mnist import MnistSplit
 __all__ = ["CONDITIONS", "HARD_CONDITIONS", "SimulatedScan", "simulate_scan"]
 
 CONDITIONS = ("clean", "blue_pen", "pencil", "photo", "desk", "ruled", "form_boxes",
-              "touching", "broken", "hard", "askew_form")
+              "touching", "broken", "hard", "askew_form", "cheque", "register", "dense")
 HARD_CONDITIONS = ("photo", "desk", "ruled", "form_boxes", "touching", "broken", "hard",
-                   "askew_form")
+                   "askew_form", "cheque", "register", "dense")
+
+# (lines, numbers per line, digits per number) a condition writes unless told otherwise.
+_USUAL_TEXT = {
+    "cheque": ((1, 3), (1, 1), (3, 8)),
+    "register": ((3, 8), (1, 1), (1, 7)),
+    "dense": ((1, 3), (1, 2), (4, 12)),
+}
+_PLAIN_TEXT = ((1, 3), (1, 2), (2, 7))
 
 _INK_COLOURS = {
     "black": (25.0, 25.0, 30.0),
     "blue": (25.0, 45.0, 150.0),
     "pencil": (95.0, 95.0, 100.0),
+}
+_RULE_COLOUR = (120.0, 150.0, 200.0)
+# Pale inks of cheque security printing: blue, green, pink.
+_SECURITY_COLOURS = ((140.0, 180.0, 225.0), (150.0, 210.0, 170.0), (230.0, 160.0, 190.0))
+
+# Marks writers put around numbers, which the text leaves out: (width, height, drop below
+# the baseline) as shares of the digit height, and the strokes as polylines in a unit box.
+_MARKS: dict[str, tuple[float, float, float, list[list[tuple[float, float]]]]] = {
+    ",": (0.15, 0.4, 0.25, [[(0.9, 0.0), (0.75, 0.45), (0.1, 1.0)]]),
+    ".": (0.0, 0.0, 0.0, [[(0.5, 0.5)]]),
+    "/": (0.5, 1.0, 0.05, [[(0.0, 1.0), (1.0, 0.0)]]),
+    "-": (0.5, 0.0, -0.45, [[(0.0, 0.5), (1.0, 0.5)]]),
+    "=": (0.5, 0.25, -0.35, [[(0.0, 0.0), (1.0, 0.0)], [(0.0, 1.0), (1.0, 1.0)]]),
+    "$": (0.55, 1.2, 0.1, [
+        [(0.9, 0.2), (0.6, 0.1), (0.25, 0.13), (0.1, 0.3), (0.35, 0.48), (0.7, 0.56),
+         (0.9, 0.74), (0.7, 0.9), (0.35, 0.92), (0.05, 0.8)],
+        [(0.5, 0.0), (0.5, 1.0)],
+    ]),
+    # The rupee sign: two bars, a bowl, and a leg.
+    "rupee": (0.6, 1.0, 0.0, [
+        [(0.0, 0.05), (1.0, 0.05)],
+        [(0.0, 0.3), (1.0, 0.3)],
+        [(0.3, 0.05), (0.6, 0.1), (0.75, 0.3), (0.6, 0.48), (0.3, 0.55), (0.05, 0.55)],
+        [(0.15, 0.55), (0.85, 1.0)],
+    ]),
 }
 
 
@@ -57,12 +103,17 @@ class SimulatedScan:
 
 
 def simulate_scan(condition: str, seed: int, digits: MnistSplit,
-                  lines: tuple[int, int] = (1, 3), digit_height: tuple[int, int] = (28, 56),
-                  numbers_per_line: tuple[int, int] = (1, 2),
-                  digits_per_number: tuple[int, int] = (2, 7)) -> SimulatedScan:
-    """One page under ``condition`` from MNIST ``digits``; the same seed, the same page."""
+                  lines: tuple[int, int] | None = None, digit_height: tuple[int, int] = (28, 56),
+                  numbers_per_line: tuple[int, int] | None = None,
+                  digits_per_number: tuple[int, int] | None = None) -> SimulatedScan:
+    """One page under ``condition`` from MNIST ``digits``; the same seed, the same page.
+    Ranges left as None are the condition's usual ones."""
     if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r}: expected one of {CONDITIONS}")
+    usual_lines, usual_numbers, usual_digits = _USUAL_TEXT.get(condition, _PLAIN_TEXT)
+    lines = lines or usual_lines
+    numbers_per_line = numbers_per_line or usual_numbers
+    digits_per_number = digits_per_number or usual_digits
     rng = np.random.default_rng(seed)
     features = _features(condition, rng)
     height = int(rng.integers(digit_height[0], digit_height[1] + 1))
@@ -75,8 +126,18 @@ def simulate_scan(condition: str, seed: int, digits: MnistSplit,
             )]
             for _ in range(count)
         ])
-    ink, boxes, rules, text = _write(layout_lines, digits, height, features, rng)
-    image = _on_paper(ink, rules, features, rng)
+    if condition == "cheque":
+        ink, boxes, printed, text = _write_cheque(layout_lines, digits, height, features, rng)
+    elif condition == "register":
+        ink, boxes, printed, text = _write_register(layout_lines, digits, height, features, rng)
+    else:
+        writing = _write(layout_lines, digits, height, features, rng)
+        ink, boxes, text = writing.ink, writing.boxes, writing.text
+        printed = [(writing.rules, _RULE_COLOUR)]
+    image = _on_paper(ink, printed, features, rng)
+    if condition == "register":
+        image, shift = _scanner_border(image, rng)
+        boxes = [(left + shift, top, w, h) for left, top, w, h in boxes]
     if condition == "desk":
         image = _on_desk(image, rng)
     if features["photo"]:
@@ -89,10 +150,18 @@ def simulate_scan(condition: str, seed: int, digits: MnistSplit,
 
 def _features(condition: str, rng: np.random.Generator) -> dict[str, object]:
     hard = condition == "hard"
+    # crowding: the most a digit overlaps its left neighbour, as a share of its width.
+    plain = {"crowding": 0.0, "slant": False, "aged": False}
     if condition == "askew_form":
         boxes = bool(rng.random() < 0.5)
         return {"pen": str(rng.choice(["black", "blue"])), "photo": True, "ruled": not boxes,
-                "boxes": boxes, "touching": False, "broken": False, "texture": True}
+                "boxes": boxes, "touching": False, "broken": False, "texture": True, **plain}
+    if condition in _USUAL_TEXT:
+        pen = str(rng.choice(["black", "blue"]))
+        return {"pen": pen, "photo": condition == "cheque" and bool(rng.random() < 0.3),
+                "ruled": False, "boxes": False, "touching": False, "broken": False,
+                "texture": True, "crowding": {"cheque": 0.15, "dense": 0.25}.get(condition, 0.0),
+                "slant": condition == "dense", "aged": condition == "register"}
     return {
         "pen": "blue" if condition == "blue_pen" else "pencil" if condition == "pencil"
         else str(rng.choice(["black", "blue"])) if condition in ("photo", "desk", "hard")
@@ -103,6 +172,7 @@ def _features(condition: str, rng: np.random.Generator) -> dict[str, object]:
         "touching": condition == "touching" or (hard and rng.random() < 0.5),
         "broken": condition == "broken" or (hard and rng.random() < 0.5),
         "texture": condition in ("blue_pen", "pencil", "photo", "desk", "hard"),
+        **plain,
     }
 
 
@@ -119,9 +189,25 @@ def _digit_shape(image: np.ndarray, height: int, rng: np.random.Generator) -> np
                               interpolation=cv2.INTER_CUBIC), 0, 1)
 
 
+@dataclass(frozen=True)
+class _Writing:
+    """Digits written on a blank sheet: ink and rules (0-1), the digit boxes, the text, and
+    where each line sits: its baseline, and the leftmost and rightmost ink x."""
+
+    ink: np.ndarray
+    rules: np.ndarray
+    boxes: list[tuple[int, int, int, int]]
+    text: str
+    baselines: list[int]
+    spans: list[tuple[int, int]]
+    line_step: int
+
+
 def _write(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
-           features: dict[str, object], rng: np.random.Generator
-           ) -> tuple[np.ndarray, list[tuple[int, int, int, int]], np.ndarray, str]:
+           features: dict[str, object], rng: np.random.Generator,
+           marks: list[list[dict[int, tuple[str, ...]]]] | None = None) -> _Writing:
+    """Write the numbers line by line; ``marks[line][number][position]`` are the marks
+    (``_MARKS``) written before that digit (position len(number): after the number)."""
     margin = int(height * rng.uniform(1.0, 2.0))
     line_step = int(height * rng.uniform(1.7, 2.3))
     cell = int(height * 1.35)
@@ -130,14 +216,25 @@ def _write(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
     rule_rows: list[int] = []
     cells: list[tuple[int, int]] = []
     text_lines: list[str] = []
+    baselines: list[int] = []
+    spans: list[tuple[int, int]] = []
+    crowding = float(features["crowding"])  # type: ignore[arg-type]
     y_base = margin + height
     right_edge = 0
-    for numbers in layout_lines:
+    for line, numbers in enumerate(layout_lines):
         x = margin + int(rng.integers(0, height))
+        first_placed = len(placed)
         words = []
-        for word in numbers:
+        for number, word in enumerate(numbers):
+            word_marks = marks[line][number] if marks else {}
+            slant = rng.uniform(-0.15, 0.45) if features["slant"] else 0.0
             for position, index in enumerate(word):
+                x = _write_marks(word_marks.get(position, ()), x, y_base, height, rng, placed)
                 shape = _digit_shape(digits.images[index], height, rng)
+                # Spacing is measured on the upright digit: slanted neighbours lean alike.
+                upright_width = shape.shape[1]
+                if slant:
+                    shape = _slant(shape, slant)
                 if features["broken"] and rng.random() < 0.5:
                     shape = _break_strokes(shape, rng)
                 h, w = shape.shape
@@ -149,14 +246,21 @@ def _write(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
                 else:
                     left = x
                     top = y_base - h + int(rng.integers(-height // 10, height // 10 + 1))
-                    if features["touching"] and position and rng.random() < 0.6:
+                    if crowding and position and rng.random() < 0.8:
+                        left -= int(round(upright_width * rng.uniform(0.05, crowding)))
+                    elif features["touching"] and position and rng.random() < 0.6:
                         left -= int(rng.integers(1, max(2, w // 5)))
-                    x = left + w + int(height * rng.uniform(0.08, 0.35))
+                    gap = rng.uniform(0.0, 0.06) if crowding else rng.uniform(0.08, 0.35)
+                    x = left + upright_width + int(height * gap)
                 placed.append((shape, max(left, 0), max(top, 0)))
                 boxes.append((max(left, 0), max(top, 0), w, h))
+            x = _write_marks(word_marks.get(len(word), ()), x, y_base, height, rng, placed)
             words.append("".join(str(int(digits.labels[i])) for i in word))
             x += int(height * rng.uniform(2.0, 3.5))
         right_edge = max(right_edge, x)
+        baselines.append(y_base)
+        spans.append((min(left for _, left, _ in placed[first_placed:]),
+                       max(left + shape.shape[1] for shape, left, _ in placed[first_placed:])))
         rule_rows.append(y_base + 1)
         text_lines.append(" ".join(words))
         y_base += line_step
@@ -175,7 +279,179 @@ def _write(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
     if features["boxes"]:
         for left, top in cells:
             cv2.rectangle(rules, (left, top), (left + cell, top + cell), 0.8, thickness)
-    return ink, boxes, rules, "\n".join(text_lines)
+    return _Writing(ink, rules, boxes, "\n".join(text_lines), baselines, spans, line_step)
+
+
+def _write_marks(symbols: tuple[str, ...], x: int, baseline: int, height: int,
+                 rng: np.random.Generator, placed: list[tuple[np.ndarray, int, int]]) -> int:
+    """Place ``symbols`` from ``x`` on; returns where the writing goes on."""
+    for symbol in symbols:
+        patch, drop = _mark(symbol, height, rng)
+        placed.append((patch, x, max(baseline - patch.shape[0] + drop, 0)))
+        x += patch.shape[1] + int(height * rng.uniform(0.02, 0.15))
+    return x
+
+
+def _mark(symbol: str, height: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A hand-drawn mark from ``_MARKS`` (0-1 ink) and how far it reaches below the baseline."""
+    width_share, height_share, drop_share, strokes = _MARKS[symbol]
+    size = height * rng.uniform(0.85, 1.1)
+    # MNIST strokes are about an eighth of the digit's height.
+    stroke = max(2, int(round(size * rng.uniform(0.09, 0.13))))
+    inner_w, inner_h = int(round(size * width_share)), int(round(size * height_share))
+    canvas = np.zeros((inner_h + 2 * stroke, inner_w + 2 * stroke), np.uint8)
+    for polyline in strokes:
+        unit = np.array(polyline, np.float64) + rng.normal(0, 0.04, (len(polyline), 2))
+        points = np.round(stroke + unit * (inner_w, inner_h)).astype(np.int32)
+        if len(points) == 1:
+            cv2.circle(canvas, tuple(int(v) for v in points[0]), max(1, stroke // 2 + 1), 255,
+                       -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(canvas, [points], False, 255, stroke, cv2.LINE_AA)
+    return canvas.astype(np.float32) / 255.0, int(round(size * drop_share))
+
+
+def _slant(shape: np.ndarray, slant: float) -> np.ndarray:
+    """The digit sheared so its top leans right by ``slant`` of its height (left if < 0)."""
+    h, w = shape.shape
+    lean = abs(slant) * h
+    matrix = np.float32([[1, -slant, lean if slant > 0 else 0], [0, 1, 0]])
+    return cv2.warpAffine(shape, matrix, (w + int(np.ceil(lean)), h), flags=cv2.INTER_LINEAR)
+
+
+def _write_cheque(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
+                  features: dict[str, object], rng: np.random.Generator
+                  ) -> tuple[np.ndarray, list[tuple[int, int, int, int]],
+                             list[tuple[np.ndarray, tuple[float, float, float]]], str]:
+    """Amounts and dates with their separators, on security printing, some in a printed box
+    or on a printed line; returns the ink, digit boxes, printed layers and text."""
+    marks = [[_cheque_marks(len(word), line > 0, rng) for word in numbers]
+             for line, numbers in enumerate(layout_lines)]
+    writing = _write(layout_lines, digits, height, features, rng, marks)
+    h, w = writing.ink.shape
+    security = _security_pattern((h, w), height, rng)
+    colour = _SECURITY_COLOURS[int(rng.integers(len(_SECURITY_COLOURS)))]
+    field = np.zeros((h, w), np.float32)
+    thickness = max(1, height // 25)
+    for baseline, (left, right) in zip(writing.baselines, writing.spans, strict=True):
+        kind = rng.choice(["box", "underline", "none"], p=[0.4, 0.4, 0.2])
+        pad = int(height * rng.uniform(0.2, 0.6))
+        if kind == "box":
+            cv2.rectangle(field, (left - pad, baseline - int(1.45 * height)),
+                          (right + pad, baseline + int(0.35 * height)), 1.0, thickness)
+        elif kind == "underline":
+            row = baseline + int(rng.integers(0, max(2, height // 10)))
+            field[row: row + thickness, max(left - pad, 0): right + pad] = 1.0
+    field_colour = (70.0, 80.0, 110.0) if rng.random() < 0.5 else colour
+    printed = [(security, colour), (field * 0.8, field_colour)]
+    return writing.ink, writing.boxes, printed, writing.text
+
+
+def _cheque_marks(length: int, may_be_date: bool, rng: np.random.Generator
+                  ) -> dict[int, tuple[str, ...]]:
+    """Where a writer puts separators in a number of ``length`` digits: a date's slashes, or
+    an amount's currency sign, thousands separators, decimal point and ending."""
+    if may_be_date and length in (6, 8) and rng.random() < 0.6:
+        separator = str(rng.choice(["/", "-", "."]))
+        return {2: (separator,), 4: (separator,)}
+    marks: dict[int, tuple[str, ...]] = {}
+    currency = str(rng.choice(["", "$", "rupee"], p=[0.4, 0.3, 0.3]))
+    if currency:
+        marks[0] = (currency,)
+    whole = length
+    if length >= 3 and rng.random() < 0.3:
+        whole = length - 2
+        marks[whole] = (".",)
+    else:
+        ending = rng.choice(["", "/-", "-", "="], p=[0.4, 0.3, 0.2, 0.1])
+        if ending:
+            marks[length] = tuple(str(ending))
+    if rng.random() < 0.6:
+        separator = "," if whole < length or rng.random() < 0.75 else "."
+        # Indian grouping (1,50,000) is common on rupee amounts.
+        group = 2 if currency == "rupee" and rng.random() < 0.5 else 3
+        position = whole - 3
+        while position > 0:
+            marks[position] = (separator,)
+            position -= group
+    return marks
+
+
+def _security_pattern(shape: tuple[int, int], height: int, rng: np.random.Generator
+                      ) -> np.ndarray:
+    """Light cheque background (0-1 coverage): fine diagonal hatching, or guilloche-like
+    bundles of sine waves, over a faint tint."""
+    h, w = shape
+    canvas = np.zeros((h, w), np.uint8)
+    if rng.random() < 0.5:
+        spacing = int(rng.integers(4, 10))
+        lean = h if rng.random() < 0.5 else -h
+        for start in range(-h, w + h, spacing):
+            cv2.line(canvas, (start, 0), (start + lean, h), 255, 1, cv2.LINE_AA)
+    else:
+        xs = np.arange(w, dtype=np.float64)
+        for _ in range(2):
+            period = height * rng.uniform(0.8, 3.0)
+            amplitude = height * rng.uniform(0.15, 0.6)
+            spacing = int(rng.integers(4, 12))
+            phase = rng.uniform(0, 2 * np.pi)
+            drift = rng.uniform(0.05, 0.4)  # each wave shifted a little from the one above
+            for k, offset in enumerate(range(-int(amplitude), h + int(amplitude), spacing)):
+                ys = offset + amplitude * np.sin(2 * np.pi * xs / period + phase + k * drift)
+                points = np.round(np.c_[xs, ys]).astype(np.int32)
+                cv2.polylines(canvas, [points], False, 255, 1, cv2.LINE_AA)
+    coverage = canvas.astype(np.float32) / 255.0 * rng.uniform(0.3, 0.6)
+    return np.maximum(coverage, rng.uniform(0.05, 0.25))
+
+
+def _write_register(layout_lines: list[list[list[int]]], digits: MnistSplit, height: int,
+                    features: dict[str, object], rng: np.random.Generator
+                    ) -> tuple[np.ndarray, list[tuple[int, int, int, int]],
+                               list[tuple[np.ndarray, tuple[float, float, float]]], str]:
+    """One number a row of a ledger column, on or between printed rules, with the column's
+    table lines either side; returns the ink, digit boxes, printed layers and text."""
+    writing = _write(layout_lines, digits, height, features, rng)
+    h, w = writing.ink.shape
+    thickness = max(1, height // 25)
+    # On the rule: digits sit on it and cross it now and then; between: they float above it.
+    offset = 1 if rng.random() < 0.5 else int(height * rng.uniform(0.15, 0.4))
+    rules = np.zeros((h, w), np.float32)
+    step = writing.line_step
+    for row in range((writing.baselines[0] + offset) % step, h, step):
+        rules[row: row + thickness, :] = 1.0
+    rule_colour = (120.0, 150.0, 200.0) if rng.random() < 0.5 else (140.0, 140.0, 145.0)
+    columns = np.zeros((h, w), np.float32)
+    # Ledger columns are narrow: the table lines run close beside the longest numbers.
+    left = min(left for left, _ in writing.spans) - int(height * rng.uniform(0.15, 0.6))
+    right = max(right for _, right in writing.spans) + int(height * rng.uniform(0.15, 0.6))
+    lines = [left, right] + ([left - 3 * thickness] if rng.random() < 0.4 else [])
+    for x in lines:
+        columns[:, max(x, 0): max(x, 0) + thickness] = 1.0
+    # Ledgers often print the column lines red.
+    column_colour = (200.0, 90.0, 90.0) if rng.random() < 0.4 else rule_colour
+    printed = [(rules * rng.uniform(0.5, 0.85), rule_colour),
+               (columns * rng.uniform(0.6, 0.9), column_colour)]
+    return writing.ink, writing.boxes, printed, writing.text
+
+
+def _scanner_border(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A dark band (3-15% of the final width) added along the left or right edge, as a
+    scanner's lid leaves beside a page; returns the picture and how far the page moved."""
+    h, w = image.shape[:2]
+    share = rng.uniform(0.03, 0.15)
+    band = max(2, int(round(w * share / (1 - share))))
+    on_left = bool(rng.random() < 0.5)
+    level = rng.uniform(10, 70)
+    dark = np.full((h, band, 3), level, np.float32)
+    dark += rng.normal(0, 4, (h, band, 1)).astype(np.float32)
+    picture = np.concatenate([dark, image.astype(np.float32)] if on_left
+                             else [image.astype(np.float32), dark], axis=1)
+    # The page's edge casts a soft shadow a few pixels into the paper.
+    soft = max(2, band // 4)
+    fade = np.linspace(1.0, 0.0, soft, dtype=np.float32)[:, None] ** 2
+    columns = np.arange(band, band + soft) if on_left else np.arange(w - 1, w - 1 - soft, -1)
+    picture[:, columns] = picture[:, columns] * (1 - fade) + level * fade
+    return np.clip(picture, 0, 255).astype(np.uint8), band if on_left else 0
 
 
 def _break_strokes(shape: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -193,11 +469,15 @@ def _break_strokes(shape: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return broken
 
 
-def _on_paper(ink: np.ndarray, rules: np.ndarray, features: dict[str, object],
-              rng: np.random.Generator) -> np.ndarray:
+def _on_paper(ink: np.ndarray, printed: list[tuple[np.ndarray, tuple[float, float, float]]],
+              features: dict[str, object], rng: np.random.Generator) -> np.ndarray:
+    """Paper, then the ``printed`` layers ((0-1 coverage, colour), in order), then the ink."""
     h, w = ink.shape
     white = rng.uniform(215, 250)
     tint = rng.uniform(0, 12)  # paper leans yellow, never pink or green
+    if features["aged"]:
+        white -= rng.uniform(5, 20)
+        tint += rng.uniform(15, 35)
     paper_colour = np.array([white, white - tint * 0.3, white - tint], np.float32)
     paper = np.ones((h, w, 3), np.float32) * paper_colour
     if features["texture"]:
@@ -208,8 +488,10 @@ def _on_paper(ink: np.ndarray, rules: np.ndarray, features: dict[str, object],
     if pen == "pencil":
         strength *= np.clip(rng.normal(1.0, 0.25, ink.shape), 0.3, 1.3).astype(np.float32)
     colour = np.array(_INK_COLOURS[pen], np.float32)
-    rule_colour = np.array([120.0, 150.0, 200.0], np.float32)
-    picture = paper * (1 - rules[..., None]) + rule_colour * rules[..., None]
+    picture = paper
+    for coverage, print_colour in printed:
+        layer = coverage[..., None]
+        picture = picture * (1 - layer) + np.array(print_colour, np.float32) * layer
     picture = picture * (1 - strength[..., None]) + colour * strength[..., None]
     return np.clip(picture, 0, 255).astype(np.uint8)
 
