@@ -144,7 +144,9 @@ def test_phone_screen_and_keyboard(browser, server_url: str, tmp_path: Path) -> 
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.id"))
     assert {"pad", "undo", "clear", "file", "camera", "layout"} <= reached
-    # A finger: touch events through the DevTools protocol, as a phone's screen sends them.
+    # A finger: touch events through the DevTools protocol, as a phone's screen sends them
+    # (tabbing on to the example buttons may have scrolled the pad away).
+    page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
     touch = context.new_cdp_session(page)
     x = box["x"] + 0.5 * box["width"]

@@ -5,7 +5,9 @@
 ``POST /v1/read`` takes an image (multipart field ``file``, or the raw request body) and
 answers the same JSON as ``digitscan read --json`` — one object, or a list for a
 multi-page input. ``GET /v1/model`` gives the model card, ``GET /healthz`` says the service
-is up; the OpenAPI schema is at ``/openapi.json`` and its pages at ``/docs``.
+is up; the OpenAPI schema is at ``/openapi.json`` and its pages at ``/docs`` and ``/redoc``
+(served from local files: they work offline). ``/model`` shows the model card as a page, and
+``/examples/NAME`` serves the bundled example scans for the page's "Try an example" buttons.
 
 One Reader (one ONNX Runtime session) serves every request; reading runs in a worker
 thread so the event loop keeps accepting connections while digits are classified.
@@ -24,7 +26,8 @@ import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +36,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from ..errors import DigitscanError
 from ..reading.imageio import MAX_PIXELS, decode_bytes
-from ..reading.reader import LAYOUTS, Reader
+from ..reading.reader import LAYOUTS, Reader, bundled_examples
 from ..reading.results import Digit, Reading
+from .model_page import model_card_html
 
 __all__ = ["MAX_UPLOAD_BYTES", "create_app", "serve"]
 
@@ -103,10 +107,12 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
     # single digit is too small a job to split (measured 0.18 ms vs 0.31 ms per digit).
     shared_reader = reader or Reader(model, threads=1)
     app = FastAPI(
+        # /docs and /redoc are served below from local copies of their scripts.
+        docs_url=None, redoc_url=None,
         title="digitscan",
         version=_version(),
         description=(
-            "Read handwritten digits from scans, photos and drawings. Limits: uploads up to "
+            "Read handwritten digits from scans, photos and drawings. An empty upload gets 400. Limits: uploads up to "
             f"{max_upload_bytes // (1024 * 1024)} MB (else 413), images up to {MAX_PIXELS // 1_000_000} "
             "megapixels (else 413); something that is not an image gets 415, an image that cannot be "
             "read 422, each with a JSON `detail`."
@@ -127,6 +133,24 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
     @app.get("/v1/model")
     def model_card() -> dict[str, Any]:
         return shared_reader.classifier.card
+
+    @app.get("/model", include_in_schema=False)
+    def model_card_page() -> HTMLResponse:
+        return HTMLResponse(model_card_html(shared_reader.classifier.card))
+
+    examples = {path.name: path for path in bundled_examples()}
+
+    @app.get("/examples", include_in_schema=False)
+    def example_names() -> list[str]:
+        return sorted(examples)
+
+    @app.get("/examples/{name}", include_in_schema=False)
+    def example(name: str) -> FileResponse:
+        if name not in examples:
+            raise HTTPException(404, f"no bundled example named {name!r}: there are {', '.join(sorted(examples))}")
+        return FileResponse(examples[name], media_type="image/png")
+
+    _add_offline_docs(app)
 
     @app.post("/v1/read", response_model=ReadingOut | list[ReadingOut], responses=errors,
               response_model_exclude_unset=True, openapi_extra=_READ_BODY,
@@ -174,6 +198,44 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc with their scripts served from here, not a CDN, so the
+    API pages work offline like the rest. fastapi-offline (the serve extra) ships them."""
+    assets = _docs_assets()
+    if assets is None:
+        return
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+    title = f"{app.title} — HTTP API"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=title,
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            # No badge fetched from the public validator: nothing leaves this machine.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=title,
+            redoc_js_url="/docs-assets/redoc.standalone.js", redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _docs_assets() -> Path | None:
+    try:
+        import fastapi_offline
+    except ImportError:
+        _log.warning("fastapi-offline is not installed: /docs and /redoc are off (pip install 'digitscan[serve]')")
+        return None
+    folder = Path(fastapi_offline.__file__).parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,

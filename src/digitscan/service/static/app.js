@@ -11,6 +11,10 @@ const digitList = document.getElementById("digits");
 const layoutSelect = document.getElementById("layout");
 const pageChooser = document.getElementById("pages");
 const pageSelect = document.getElementById("page");
+const mainArea = document.getElementById("main");
+const resultPanel = document.getElementById("result");
+const seenTitle = document.getElementById("seen-title");
+const panels = { drawing: document.getElementById("draw-panel"), upload: document.getElementById("upload-panel") };
 
 let strokes = [];        // each stroke: list of [x, y] in canvas pixels, for undo
 let current = null;
@@ -49,11 +53,13 @@ pad.addEventListener("pointerdown", (event) => {
   current = [padPoint(event)];
   strokes.push(current);
   redraw();
+listExamples();
 });
 pad.addEventListener("pointermove", (event) => {
   if (!current) return;
   current.push(padPoint(event));
   redraw();
+listExamples();
   scheduleDrawingRead(600);
 });
 const endStroke = () => {
@@ -67,11 +73,13 @@ pad.addEventListener("pointercancel", endStroke);
 document.getElementById("undo").addEventListener("click", () => {
   strokes.pop();
   redraw();
+listExamples();
   strokes.length ? scheduleDrawingRead(0) : showEmpty();
 });
 document.getElementById("clear").addEventListener("click", () => {
   strokes = [];
   redraw();
+listExamples();
   showEmpty();
 });
 pad.addEventListener("keydown", (event) => {
@@ -83,7 +91,7 @@ function scheduleDrawingRead(delay) {
   clearTimeout(debounce);
   debounce = setTimeout(() => {
     if (!strokes.length) return;
-    pad.toBlob((blob) => readPicture(blob, "drawing.png"), "image/png");
+    pad.toBlob((blob) => readPicture(blob, "drawing.png", "drawing"), "image/png");
   }, delay);
 }
 
@@ -92,8 +100,51 @@ function showEmpty() {
   statusLine.classList.remove("error");
   textOut.textContent = "";
   digitList.replaceChildren();
+  seenTitle.hidden = true;
   overlay.hidden = true;
   pageChooser.hidden = true;
+  mainArea.classList.remove("has-result");
+  for (const panel of Object.values(panels)) panel.classList.remove("collapsed");
+}
+
+// After a read the result gets the room: the panel that was not used folds to its title
+// (its button opens it again), and on a narrow screen the result is scrolled into view.
+function giveResultTheRoom(source) {
+  mainArea.classList.add("has-result");
+  for (const [name, panel] of Object.entries(panels)) panel.classList.toggle("collapsed", name !== source);
+  if (source === "drawing" && current) return;   // never move the pad under a finger
+  if (source === "drawing") {
+    // Just enough to show the digits read, keeping the pad on screen.
+    const box = textOut.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) textOut.scrollIntoView({ block: "nearest" });
+  } else if (resultPanel.getBoundingClientRect().top > window.innerHeight / 4) {
+    resultPanel.scrollIntoView({ block: "start" });
+  }
+}
+
+for (const button of document.querySelectorAll(".expand")) {
+  button.addEventListener("click", () => document.getElementById(button.getAttribute("aria-controls")).classList.remove("collapsed"));
+}
+
+// ---- the bundled examples, one button each ------------------------------------------------
+
+async function listExamples() {
+  const response = await fetch("/examples").catch(() => null);
+  if (!response || !response.ok) return;
+  const names = await response.json();
+  const holder = document.getElementById("examples");
+  for (const name of names) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "example";
+    button.textContent = name.replace(/\.png$/, "").replace(/_/g, " ");
+    button.addEventListener("click", async () => {
+      const picture = await fetch(`/examples/${encodeURIComponent(name)}`);
+      if (picture.ok) readPicture(await picture.blob(), name, "upload");
+    });
+    holder.append(button);
+  }
+  holder.hidden = names.length === 0;
 }
 
 // ---- uploads: file picker, camera, drag and drop, paste -------------------------------
@@ -102,7 +153,7 @@ const drop = document.getElementById("drop");
 for (const id of ["file", "camera"]) {
   document.getElementById(id).addEventListener("change", (event) => {
     const file = event.target.files[0];
-    if (file) readPicture(file, file.name);
+    if (file) readPicture(file, file.name, "upload");
     event.target.value = "";
   });
 }
@@ -112,19 +163,19 @@ drop.addEventListener("drop", (event) => {
   event.preventDefault();
   drop.classList.remove("over");
   const file = event.dataTransfer.files[0];
-  if (file) readPicture(file, file.name);
+  if (file) readPicture(file, file.name, "upload");
 });
 document.addEventListener("paste", (event) => {
   const item = [...event.clipboardData.items].find((i) => i.type.startsWith("image/"));
-  if (item) readPicture(item.getAsFile(), "pasted image");
+  if (item) readPicture(item.getAsFile(), "pasted image", "upload");
 });
-layoutSelect.addEventListener("change", () => lastImage && readPicture(lastImage.blob, lastImage.name));
+layoutSelect.addEventListener("change", () => lastImage && readPicture(lastImage.blob, lastImage.name, lastImage.source));
 
 // ---- reading ------------------------------------------------------------------------------
 
-async function readPicture(blob, name) {
+async function readPicture(blob, name, source) {
   const number = ++requestNumber;
-  lastImage = { blob, name };
+  lastImage = { blob, name, source };
   statusLine.textContent = `Reading ${name}…`;
   statusLine.classList.remove("error");
   const form = new FormData();
@@ -157,6 +208,7 @@ function showPage(index) {
   const reading = pagesRead[index];
   if (reading.error) return showError(reading.error, true);
   showReading(reading, lastImage.blob);
+  giveResultTheRoom(lastImage.source);
 }
 
 function showError(message, keepPages = false) {
@@ -164,6 +216,7 @@ function showError(message, keepPages = false) {
   statusLine.classList.add("error");
   textOut.textContent = "";
   digitList.replaceChildren();
+  seenTitle.hidden = true;
   overlay.hidden = true;
   if (!keepPages) pageChooser.hidden = true;
 }
@@ -171,9 +224,11 @@ function showError(message, keepPages = false) {
 function showReading(reading, blob) {
   const unsure = reading.digits.filter((d) => d.unsure).length;
   statusLine.classList.remove("error");
-  statusLine.textContent = reading.digits.length
-    ? `${reading.digits.length} digit(s) read` + (unsure ? `, ${unsure} unsure (marked ?)` : "")
+  const count = reading.digits.length;
+  statusLine.textContent = count
+    ? `${count} ${count === 1 ? "digit" : "digits"} read` + (unsure ? `, ${unsure} unsure (marked ?)` : "")
     : "No digits found.";
+  seenTitle.hidden = count === 0;
   textOut.textContent = markedText(reading);
   drawOverlay(reading, blob);
   digitList.replaceChildren(...reading.digits.map(digitCard));
@@ -200,15 +255,32 @@ function drawOverlay(reading, blob) {
     g.fillStyle = "#fff";
     g.fillRect(0, 0, reading.width, reading.height);
     if (shown && reading.page === 1) g.drawImage(picture, 0, 0, reading.width, reading.height);
-    const size = Math.max(12, Math.round(reading.height / 25));
-    g.lineWidth = Math.max(2, reading.width / 300);
+    // One label size for the page (from the median digit height), white on a filled tab
+    // of the box's colour, and boxes with a white edge: readable on any paper and ink.
+    const heights = reading.digits.map((d) => d.box[3]).sort((a, b) => a - b);
+    const median = heights.length ? heights[Math.floor(heights.length / 2)] : 20;
+    const size = Math.round(Math.min(Math.max(median * 0.55, 14, reading.width / 60), reading.height / 5 + 14));
+    const line = Math.max(2, Math.round(Math.max(reading.width, reading.height) / 300));
     g.font = `bold ${size}px sans-serif`;
     for (const digit of reading.digits) {
       const [x, y, w, h] = digit.box;
-      g.strokeStyle = digit.unsure ? "#b42318" : "#1f6feb";
+      const colour = digit.unsure ? "#b42318" : "#1f6feb";
+      g.lineWidth = line + 2;
+      g.strokeStyle = "#fff";
       g.strokeRect(x, y, w, h);
-      g.fillStyle = g.strokeStyle;
-      g.fillText(String(digit.digit) + (digit.unsure ? "?" : ""), x, Math.max(size, y - 4));
+      g.lineWidth = line;
+      g.strokeStyle = colour;
+      g.strokeRect(x, y, w, h);
+      const label = String(digit.digit) + (digit.unsure ? "?" : "");
+      const pad = Math.round(size * 0.15);
+      const tabW = g.measureText(label).width + 2 * pad;
+      const tabH = size + pad;
+      const top = y >= tabH ? y - tabH : Math.min(y + h, reading.height - tabH);
+      g.fillStyle = colour;
+      g.fillRect(x, top, tabW, tabH);
+      g.fillStyle = "#fff";
+      g.textBaseline = "top";
+      g.fillText(label, x + pad, top + pad * 0.6);
     }
     overlay.setAttribute("aria-label", `The picture with the digits read marked: ${reading.text || "none"}`);
     overlay.hidden = false;
@@ -245,3 +317,4 @@ function digitCard(digit) {
 }
 
 redraw();
+listExamples();
