@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from .errors import DigitscanError
+
+if TYPE_CHECKING:
+    from .reading.imageio import Page
+
+# imageio.MAX_PAGES, written out so that `digitscan --help` need not import numpy (a test
+# checks the two agree).
+MAX_PAGES = 100
 
 app = typer.Typer(
     name="digitscan",
@@ -192,18 +201,31 @@ def read(
     example: bool = typer.Option(
         False, "--example", help="Read the example scans bundled with digitscan."
     ),
+    max_pages: int = typer.Option(
+        MAX_PAGES, "--max-pages", min=1, help="Pages read from each PDF or TIFF; the rest are reported, not read."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="With --annotate: replace annotated pictures already in the folder."
+    ),
 ) -> None:
     """Read handwritten digits from scans and photos.
 
     Text output: one line per page ("file: text"; pages of several lines are indented below
-    the file name); an unsure digit is followed by "?". Exit status 1 if any input failed.
+    the file name); an unsure digit is followed by "?". Each file's lines are printed as soon
+    as it is read. Only regular files are read (not pipes or devices; use - for standard
+    input). Exit status 1 if any input failed.
+
+    A file whose name starts with a dash goes after --, as in: digitscan read -- -scan.png
     """
     import json
 
+    from .reading.imageio import load_pages
     from .reading.reader import Reader, bundled_examples
-    from .reading.readout import marked_text, write_annotations
+    from .reading.readout import annotation_name, marked_text, write_annotation
 
     sources = list(inputs or [])
+    if "" in sources:
+        raise DigitscanError('an empty file name ("") was given: name a file or folder (. for this folder)')
     if example:
         sources += [str(path) for path in bundled_examples()]
     if not sources:
@@ -211,36 +233,81 @@ def read(
     if annotate is not None:
         annotate = _check_annotate_dir(annotate, sources)
     reader = Reader(model, min_confidence=min_confidence)
-    readings = reader.read(sources, layout=layout)
-    pages_per_file: dict[str, int] = {}
-    for reading in readings:
-        pages_per_file[reading.file] = pages_per_file.get(reading.file, 0) + 1
-    out = []
-    for reading in readings:
-        if as_json:
-            out.append(json.dumps(reading.to_dict()))
+    failed = False
+    used_names: set[str] = set()
+    for pages, several in _file_batches(load_pages(sources, max_pages=max_pages)):
+        # One file (or a run of its pages) at a time, printed and flushed at once: a slow
+        # input never holds back what was read before it.
+        readings = reader.read_pages(pages, layout)
+        out = []
+        for reading in readings:
+            failed = failed or reading.error is not None
+            if as_json:
+                out.append(json.dumps(reading.to_dict()))
+                continue
+            label = _display_name(reading.file) + (f" page {reading.page}" if several else "")
+            if reading.error is not None:
+                out.append(f"{label}: error: {reading.error}")
+                continue
+            text = marked_text(reading)
+            if "\n" in text:
+                out.append(f"{label}:")
+                out.extend(f"  {line}" for line in text.split("\n"))
+            else:
+                out.append(f"{label}: {text}")
+        sys.stdout.write("".join(line + "\n" for line in out))
+        sys.stdout.flush()
+        if annotate is None:
             continue
-        label = _display_name(reading.file)
-        if pages_per_file[reading.file] > 1:
-            label += f" page {reading.page}"
-        if reading.error is not None:
-            out.append(f"{label}: error: {reading.error}")
-            continue
-        text = marked_text(reading)
-        if "\n" in text:
-            out.append(f"{label}:")
-            out.extend(f"  {line}" for line in text.split("\n"))
-        else:
-            out.append(f"{label}: {text}")
-    if out:
-        sys.stdout.write("\n".join(out) + "\n")
-    if annotate is not None:
-        write_annotations(readings, annotate)
-    if any(reading.error for reading in readings):
+        for page, reading in zip(pages, readings, strict=True):
+            if page.image is None or reading.error is not None:
+                continue
+            name = _unused(annotation_name(page.file, page.page, 2 if several else 1), used_names)
+            try:
+                written = write_annotation(page.image, reading, annotate / name, overwrite)
+            except DigitscanError as exc:
+                failed = True
+                err_console.print(f"annotation not written: {exc}", highlight=False, markup=False, soft_wrap=True)
+            else:
+                err_console.print(f"annotated: {written}", highlight=False, markup=False, soft_wrap=True)
+    if failed:
         raise typer.Exit(1)
 
 
+# Pages of one file read together (the classifier is called once for them), few enough
+# that a long PDF's first readings are printed while the rest is rendered.
+_PAGES_PER_PRINT = 16
+
+
+def _file_batches(pages: Iterator[Page]) -> Iterator[tuple[list[Page], bool]]:
+    """The pages of each file in runs of at most ``_PAGES_PER_PRINT``, each with whether
+    its file has several pages (so the label says which page)."""
+    batch: list[Page] = []
+    several = False  # the batch continues a file whose earlier pages were printed
+    for page in pages:
+        new_file = not batch or page.file != batch[-1].file or page.page <= batch[-1].page
+        if batch and (new_file or len(batch) >= _PAGES_PER_PRINT):
+            yield batch, several or not new_file or len(batch) > 1
+            several = not new_file
+            batch = []
+        batch.append(page)
+    if batch:
+        yield batch, several or len(batch) > 1
+
+
+def _unused(name: str, used: set[str]) -> str:
+    """``name``, or ``name`` with -2, -3 ... when an input of the same name came before."""
+    base, count = name, 2
+    while name in used:
+        name = base.replace(".read.png", f"-{count}.read.png")
+        count += 1
+    used.add(name)
+    return name
+
+
 def _check_annotate_dir(folder: Path, sources: list[str]) -> Path:
+    if folder.is_symlink() and not folder.is_dir():
+        raise DigitscanError(f"--annotate {folder}: is a broken symbolic link")
     if folder.exists() and not folder.is_dir():
         raise DigitscanError(f"--annotate {folder}: exists and is not a folder")
     target = folder.resolve()

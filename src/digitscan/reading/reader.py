@@ -19,9 +19,10 @@ as a page (a single line is just a page with one line).
 
 from __future__ import annotations
 
+import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,15 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .classifier import Classifier
-from .imageio import Page, load_pages
+from .imageio import (
+    MAX_FILE_BYTES,
+    MAX_PAGES,
+    Page,
+    iter_decoded,
+    load_pages,
+    picture_to_array,
+    scale_to_uint8,
+)
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
     find_sheet,
@@ -77,6 +86,17 @@ _PAGES_PER_BATCH = 256
 _SQUARE_3X3 = np.ones((3, 3), np.uint8)
 
 Source = str | os.PathLike[str] | bytes | np.ndarray
+# What ``read`` accepts, for the messages that say so.
+_SOURCE_KINDS = ("a path, a folder, '-' (standard input), the bytes of a file, a binary file object "
+                 "(open(f, 'rb'), io.BytesIO), a PIL image or an image array")
+
+
+class ArgumentError(DigitscanError, ValueError):
+    """A value of the right type that cannot be used (an empty path, min_confidence 2)."""
+
+
+class ArgumentTypeError(DigitscanError, TypeError):
+    """An argument of a type the API does not take (read(None), Reader(model=5))."""
 
 
 class Reader:
@@ -87,16 +107,32 @@ class Reader:
 
     def __init__(self, model: str | os.PathLike[str] | None = None,
                  min_confidence: float = DEFAULT_MIN_CONFIDENCE, threads: int = 0) -> None:
+        if model is not None and not isinstance(model, str | os.PathLike):
+            raise ArgumentTypeError(
+                "model must be None (the shipped model), the path of an .onnx file or a training "
+                f"run directory, got {_shown(model)}"
+            )
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, int | float | np.floating):
+            raise ArgumentTypeError(f"min_confidence must be a number between 0 and 1, got {_shown(min_confidence)}")
         if not 0.0 <= min_confidence <= 1.0:
-            raise DigitscanError(f"min_confidence must be between 0 and 1, got {min_confidence}")
+            raise ArgumentError(f"min_confidence must be between 0 and 1, got {min_confidence}")
+        if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 0:
+            raise ArgumentError(f"threads must be a whole number >= 0 (0: ONNX Runtime decides), got {threads!r}")
         self.classifier = Classifier(model, threads=threads)
         self.min_confidence = float(min_confidence)
 
-    def read(self, source: Source | Sequence[Source], layout: str = "auto") -> list[Reading]:
+    def read(self, source: Source | Sequence[Source], layout: str = "auto",
+             max_pages: int = MAX_PAGES) -> list[Reading]:
         """One ``Reading`` per page of every source (a path, a folder, ``"-"``, the bytes of
-        a file, or an image array), in order. Bad pictures give a Reading with ``error``."""
-        sources = [source] if _is_single(source) else list(source)  # type: ignore[arg-type]
-        return self.read_pages(_pages_of(sources), layout)
+        a file, a binary file object, a PIL image or an image array), in order; at most
+        ``max_pages`` pages of each PDF or TIFF. Bad pictures give a Reading with ``error``;
+        a source of a type not listed raises ``TypeError``, an empty path ``ValueError``."""
+        if layout not in LAYOUTS:
+            raise ArgumentError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int | np.integer) or max_pages < 1:
+            raise ArgumentError(f"max_pages must be a whole number >= 1, got {max_pages!r}")
+        sources = _checked_sources(source)
+        return self.read_pages(_pages_of(sources, int(max_pages)), layout)
 
     def read_array(self, image: np.ndarray, layout: str = "auto",
                    name: str = "<array>") -> Reading:
@@ -107,6 +143,7 @@ class Reader:
         """Read loaded pages, classifying the digits of many pages in one batch."""
         if layout not in LAYOUTS:
             raise DigitscanError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+        pages = _checked_pages(pages)
         readings: list[Reading] = []
         plans: list[_Plan] = []
         pool: ThreadPoolExecutor | None = None
@@ -190,9 +227,10 @@ def classify_plans(classifier: Classifier, plans: Sequence[_Plan]) -> np.ndarray
 
 def read(source: Source | Sequence[Source], layout: str = "auto",
          model: str | os.PathLike[str] | None = None,
-         min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> list[Reading]:
+         min_confidence: float = DEFAULT_MIN_CONFIDENCE, max_pages: int = MAX_PAGES) -> list[Reading]:
     """Read digits from pictures with a one-off ``Reader`` (use a Reader for many calls)."""
-    return Reader(model, min_confidence).read(source, layout)
+    _checked_sources(source)  # a bad source is reported before the model is loaded
+    return Reader(model, min_confidence).read(source, layout, max_pages)
 
 
 def bundled_examples() -> list[Path]:
@@ -494,15 +532,94 @@ def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
 
 
 def _is_single(source: object) -> bool:
-    return isinstance(source, str | bytes | bytearray | np.ndarray | os.PathLike)
+    return isinstance(source, str | bytes | bytearray | memoryview | np.ndarray | os.PathLike) or (
+        _is_picture(source) or hasattr(source, "read"))
 
 
-def _pages_of(sources: list[Source]) -> Iterable[Page]:
+def _is_picture(source: object) -> bool:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        return False
+    return isinstance(source, Image.Image)
+
+
+def _checked_sources(source: object) -> list[object]:
+    """``source`` as a list of sources, each of a kind ``read`` takes, or the error saying
+    which one is not and what is accepted."""
+    if _is_single(source):
+        sources, where = [source], "source"
+    elif isinstance(source, Iterable) and not isinstance(source, Mapping):
+        sources, where = list(source), "source[{}]"
+    else:
+        raise ArgumentTypeError(f"source must be {_SOURCE_KINDS}, or a list of these; got {_shown(source)}")
+    for index, item in enumerate(sources):
+        name = where.format(index)
+        if not _is_single(item):
+            raise ArgumentTypeError(f"{name} must be {_SOURCE_KINDS}; got {_shown(item)}")
+        if isinstance(item, io.TextIOBase):
+            raise ArgumentTypeError(f"{name} is a file open in text mode: open it with open(path, 'rb')")
+        if isinstance(item, str | os.PathLike) and os.fspath(item) in ("", b""):
+            raise ArgumentError(f"{name} is an empty path: name a file or folder ('.' for this folder)")
+        if isinstance(item, np.ndarray) and not (
+            np.issubdtype(item.dtype, np.number) or item.dtype == np.bool_
+        ):
+            raise ArgumentTypeError(
+                f"{name} must be a numeric image array (uint8 0..255, or float 0..1), got dtype {item.dtype}"
+            )
+    return sources
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _checked_pages(pages: Iterable[Page]) -> Iterator[Page]:
+    for index, page in enumerate(pages):
+        if not isinstance(page, Page):
+            raise ArgumentTypeError(
+                f"pages[{index}] must be a digitscan Page (from imageio.load_pages), got {_shown(page)}; "
+                "to read files, arrays or bytes use Reader.read"
+            )
+        yield page
+
+
+def _pages_of(sources: list[object], max_pages: int = MAX_PAGES) -> Iterator[Page]:
     for source in sources:
         if isinstance(source, np.ndarray):
             yield _array_page(source, "<array>")
+        elif _is_picture(source):
+            yield _picture_page(source)
+        elif isinstance(source, memoryview):
+            yield from iter_decoded(source.tobytes(), "<bytes>", max_pages)
+        elif hasattr(source, "read") and not isinstance(source, str | bytes | bytearray | os.PathLike):
+            yield from _file_object_pages(source, max_pages)
         else:
-            yield from load_pages([source])
+            yield from load_pages([source], max_pages)  # type: ignore[list-item]
+
+
+def _picture_page(picture: object) -> Page:
+    try:
+        return Page("<image>", 1, picture_to_array(picture))
+    except ValueError as exc:
+        return Page("<image>", 1, None, str(exc))
+
+
+def _file_object_pages(handle: object, max_pages: int) -> Iterator[Page]:
+    """An open file read as one file (never line by line), up to the size limit."""
+    name = getattr(handle, "name", None)
+    name = name if isinstance(name, str) and name else "<file>"
+    data = handle.read(MAX_FILE_BYTES + 1)  # type: ignore[attr-defined]
+    if isinstance(data, str):
+        raise ArgumentTypeError(f"{name} is open in text mode: open it with open(path, 'rb')")
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ArgumentTypeError(f"{name}: read() gave {_shown(data)}, expected bytes")
+    if len(data) > MAX_FILE_BYTES:
+        yield Page(name, 1, None, f"file is above the limit of {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        return
+    yield from iter_decoded(bytes(data), name, max_pages)
 
 
 def _array_page(image: np.ndarray, name: str) -> Page:
@@ -515,10 +632,14 @@ def _array_page(image: np.ndarray, name: str) -> Page:
     if min(array.shape[:2]) < 2:
         return Page(name, 1, None, f"image is {array.shape[1]}x{array.shape[0]} pixels, "
                                    "too small to hold a digit")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        return Page(name, 1, None, f"expected a numeric image array (uint8 0..255, or float 0..1), "
+                                   f"got dtype {array.dtype}")
     if array.dtype != np.uint8:
-        values = array.astype(np.float64)
-        top = 1.0 if values.max() <= 1.0 else (255.0 if values.max() <= 255 else 65535.0)
-        array = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
+        try:
+            array = scale_to_uint8(array)
+        except ValueError as exc:
+            return Page(name, 1, None, str(exc))
     if array.ndim == 3:
         array = array[..., :3]
     return Page(name, 1, np.ascontiguousarray(array))

@@ -41,6 +41,12 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite:
             f"{run_dir}: already exists and is not empty; choose another --out, "
             "--resume it, or pass --overwrite to replace it"
         )
+    if overwrite and run_dir.is_dir() and any(run_dir.iterdir()) and not _is_run_dir(run_dir):
+        # --overwrite replaces a previous run; a folder of anything else is the user's.
+        raise DigitscanError(
+            f"{run_dir}: is not empty and is not a digitscan run (no config.json written by "
+            "digitscan train); --overwrite only replaces a previous run: choose another --out"
+        )
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -50,6 +56,14 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite:
             (run_dir / name).unlink(missing_ok=True)
     write_json(run_dir / "config.json", config_document(config))
     return config
+
+
+def _is_run_dir(run_dir: Path) -> bool:
+    try:
+        document = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and "digitscan_version" in document and "train" in document
 
 
 RUN_FILES = (
