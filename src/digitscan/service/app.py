@@ -11,13 +11,30 @@ is up; the OpenAPI schema is at ``/openapi.json`` and its pages at ``/docs`` and
 
 One Reader (one ONNX Runtime session) serves every request; reading runs in a worker
 thread so the event loop keeps accepting connections while digits are classified.
+
+Guards against slow or hostile clients:
+
+* Work in flight is bounded by pixels (``max_work_pixels``): a request waits up to
+  ``queue_seconds`` for room, then gets 503 with ``Retry-After``. Small pictures cost
+  little, so a flood of 49-megapixel bombs cannot crowd out ordinary reads or exhaust memory.
+* An upload must arrive within ``body_seconds`` (else 408); request headers within
+  ``HEADER_SECONDS`` and an idle keep-alive connection is closed after
+  ``KEEP_ALIVE_SECONDS`` (``server_config``).
+* A PDF or TIFF gives at most ``max_pages`` readings, the last one saying the rest was not read.
+* An unexpected failure answers 500 "internal error" with a request id that the log's one
+  line names; a client that hangs up mid-upload is one log line, not a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import ctypes
+import io
 import logging
 import os
+import uuid
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,25 +44,37 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import DigitscanError
-from ..reading.imageio import MAX_PIXELS, decode_bytes
+from ..reading.imageio import MAX_PAGES, MAX_PIXELS, iter_decoded
 from ..reading.reader import LAYOUTS, Reader, bundled_examples
 from ..reading.results import Digit, Reading
 from .model_page import model_card_html
 
-__all__ = ["MAX_UPLOAD_BYTES", "create_app", "serve"]
+__all__ = ["MAX_UPLOAD_BYTES", "create_app", "serve", "server_config"]
 
 # 20 MB holds a 12-megapixel phone JPEG several times over; larger uploads are refused
 # before they are read into memory.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 STATIC_DIR = Path(__file__).parent / "static"
+# Pixels being read at once in one worker process: a 49-megapixel image takes about 22
+# bytes a pixel at its peak, so this keeps one process near 1.5 GB however many arrive.
+MAX_WORK_PIXELS = 64_000_000
+# How long a request may wait for room among the work in flight before 503, and how many
+# may wait at all.
+QUEUE_SECONDS = 10.0
+MAX_WAITING = 64
+BODY_SECONDS = 30.0
+HEADER_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5
 _log = logging.getLogger("digitscan.service")
 
 
@@ -101,8 +130,12 @@ _READ_BODY = {
 
 
 def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | None = None,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_work_pixels: int = MAX_WORK_PIXELS,
+               queue_seconds: float = QUEUE_SECONDS, body_seconds: float = BODY_SECONDS,
+               max_pages: int = MAX_PAGES) -> FastAPI:
     """The FastAPI application, with one shared Reader for ``model`` (default: shipped)."""
+    _keep_memory_flat()
+    budget = _WorkBudget(max_work_pixels)
     # One intra-op thread: concurrency comes from requests running side by side, and a
     # single digit is too small a job to split (measured 0.18 ms vs 0.31 ms per digit).
     shared_reader = reader or Reader(model, threads=1)
@@ -165,18 +198,35 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
     ) -> Any:
         if layout not in LAYOUTS:
             raise HTTPException(422, f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
-        data, name = await _upload(request, max_upload_bytes)
+        try:
+            data, name = await asyncio.wait_for(_upload(request, max_upload_bytes), body_seconds)
+        except asyncio.TimeoutError:
+            raise HTTPException(408, f"upload not received within {body_seconds:g} s") from None
+        except ClientDisconnect:
+            _log.info("client hung up during its upload to /v1/read")
+            return Response(status_code=400)
+        cost = _work_pixels(data)
+        if not await budget.acquire(cost, queue_seconds):
+            raise HTTPException(503, "busy reading other pictures; try again shortly",
+                                headers={"Retry-After": "2"})
         try:
             # One trip to a worker thread for decoding and reading: each trip costs about as
             # much as classifying a digit.
-            readings = await run_in_threadpool(_read_upload, shared_reader, data, name, layout)
+            readings = await run_in_threadpool(_read_upload, shared_reader, data, name, layout, max_pages)
         except DigitscanError:
             raise
         except Exception as exc:
             # Answered here rather than by a catch-all handler: Starlette re-raises from
-            # those after replying, and uvicorn then drops the connection mid-answer.
-            _log.exception("reading %s failed", name)
-            raise HTTPException(500, f"internal error while reading {name}: {type(exc).__name__}: {exc}") from None
+            # those after replying, and uvicorn then drops the connection mid-answer. The
+            # details stay in the log: they can name memory sizes and source lines.
+            request_id = uuid.uuid4().hex[:12]
+            _log.error("request %s: reading %s failed: %s: %s", request_id, name, type(exc).__name__,
+                       " ".join(str(exc).split())[:300])
+            raise HTTPException(500, f"internal error (request id {request_id})") from None
+        finally:
+            budget.release(cost)
+            if cost >= _TRIM_AFTER_PIXELS:
+                _trim_memory()
         if all(r.error for r in readings):
             raise HTTPException(_status_for(readings[0].error or ""), readings[0].error)
         answers = [_reading_out(r, inputs) for r in readings]
@@ -184,7 +234,7 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
 
     @app.exception_handler(HTTPException)
     async def json_errors(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     # FastAPI's own 422 lists pydantic error dicts; every error here is one sentence instead,
     # so the page and API clients can show ``detail`` as it is.
@@ -248,9 +298,156 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         if model is not None:
             os.environ["DIGITSCAN_SERVE_MODEL"] = str(model)
         uvicorn.run("digitscan.service.app:_app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+                    workers=workers, log_level="info", **_SERVER_LIMITS)
     else:
-        uvicorn.run(create_app(model), host=host, port=port, log_level="info")
+        uvicorn.Server(server_config(create_app(model), host, port, log_level="info")).run()
+
+
+def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> Any:
+    """uvicorn's configuration with digitscan's limits on slow and oversized requests."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, **{**_SERVER_LIMITS, **options})
+
+
+class _HeaderDeadlineH11(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers do not arrive
+    within ``HEADER_SECONDS`` (uvicorn's keep-alive timer stops at the first byte, so a
+    client trickling a header a byte at a time would hold the connection for ever)."""
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._wait_for_headers()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not _h11_idle():
+            self._stop_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._wait_for_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def _wait_for_headers(self) -> None:
+        self._stop_header_timer()
+        self._header_timer = self.loop.call_later(HEADER_SECONDS, self._headers_too_slow)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is _h11_idle() and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _h11_idle() -> Any:
+    import h11
+
+    return h11.IDLE
+
+
+_SERVER_LIMITS: dict[str, Any] = {
+    "http": _HeaderDeadlineH11,
+    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    # Request line and headers above 16 kB are refused (431/400) instead of buffered.
+    "h11_max_incomplete_event_size": 16 * 1024,
+    "limit_concurrency": 256,
+}
+
+
+class _WorkBudget:
+    """Pixels being read at once: a request takes its share or waits, in the event loop."""
+
+    def __init__(self, pixels: int) -> None:
+        self.total = max(int(pixels), 1)
+        self.free = self.total
+        self.waiting = 0
+        self._changed: asyncio.Condition | None = None
+
+    async def acquire(self, cost: int, timeout: float) -> bool:
+        cost = min(cost, self.total)
+        if self.free >= cost and not self.waiting:
+            self.free -= cost
+            return True
+        if self.waiting >= MAX_WAITING:
+            return False
+        self._changed = self._changed or asyncio.Condition()
+        self.waiting += 1
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.free >= cost), timeout)
+                self.free -= cost
+                return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+
+    def release(self, cost: int) -> None:
+        self.free += min(cost, self.total)
+        if self._changed is not None:
+            asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+
+# Every request costs at least this many pixels (the upload, the answer, a thread).
+_LEAST_WORK_PIXELS = 250_000
+_TRIM_AFTER_PIXELS = 4_000_000
+
+
+def _work_pixels(data: bytes) -> int:
+    """What reading ``data`` will cost, in pixels: the image's size from its header (cheap:
+    nothing is decoded), or the most a PDF page may be rendered at."""
+    if data[:5] == b"%PDF-":
+        return MAX_PIXELS
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a bomb is refused by the reader, not here
+            with Image.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+    except Exception:  # not an image: refused quickly by the reader
+        return _LEAST_WORK_PIXELS
+    return max(min(width * height, MAX_PIXELS), _LEAST_WORK_PIXELS)
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to tune
+        return None
+
+
+def _keep_memory_flat() -> None:
+    """Have glibc give large blocks back to the system: big images are allocated in
+    (and freed from) their own mappings, and few arenas are kept for the worker threads,
+    so memory returns to its resting size after a burst of big pictures."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        m_mmap_threshold, m_arena_max = -3, -8
+        libc.mallopt(m_mmap_threshold, 1024 * 1024)
+        libc.mallopt(m_arena_max, 2)
+
+
+def _trim_memory() -> None:
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _app_from_env() -> FastAPI:
@@ -311,12 +508,12 @@ def _validation_sentence(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def _read_upload(reader: Reader, data: bytes, name: str, layout: str) -> list[Reading]:
-    return reader.read_pages(decode_bytes(data, name), layout)
+def _read_upload(reader: Reader, data: bytes, name: str, layout: str, max_pages: int) -> list[Reading]:
+    return reader.read_pages(iter_decoded(data, name, max_pages), layout)
 
 
 def _status_for(error: str) -> int:
-    if "above the limit" in error and "megapixels" in error:
+    if "above the limit" in error and ("megapixels" in error or " MB" in error):
         return 413
     if error.startswith("not an image"):
         return 415
