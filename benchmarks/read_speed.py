@@ -4,8 +4,10 @@
 
 1. single-digit crops per second through ``Reader.read`` (2,000 MNIST test digits as
    28x28 arrays, layout digit, one call; median of 5 calls);
-2. milliseconds for a simulated 1-megapixel page with 20 digits (median of 30 reads);
-3. seconds for the ``digitscan read`` command on a folder of 1,000 PNG crops, start-up
+2. line images of 6-10 digits per second through ``Reader.read`` with the line recogniser
+   (1,000 synthetic lines of MNIST test digits, layout line, one call; median of 3);
+3. milliseconds for a simulated 1-megapixel page with 20 digits (median of 30 reads);
+4. seconds for the ``digitscan read`` command on a folder of 1,000 PNG crops, start-up
    included (a fresh process).
 """
 
@@ -39,6 +41,21 @@ def one_megapixel_page(digits: object) -> np.ndarray:
     return page
 
 
+def six_to_ten_digit_lines(digits, count: int) -> tuple[list[np.ndarray], list[str]]:
+    """Synthetic line pictures holding one number of 6 to 10 digits each (the line
+    synthesiser's look, MNIST test digits), with their texts."""
+    from digitscan.training.lines import synthesise_line
+
+    rng = np.random.default_rng(77)
+    pictures, texts = [], []
+    while len(pictures) < count:
+        picture, text = synthesise_line(rng, digits.images, digits.labels)
+        if " " not in text and 6 <= len(text) <= 10:
+            pictures.append(picture)
+            texts.append(text)
+    return pictures, texts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
@@ -58,6 +75,20 @@ def main() -> None:
     right = np.mean([r.text == str(digits.labels[i]) for i, r in enumerate(readings)])
     print(f"crops through Reader:   {np.median(rates):8.0f} crops/s median of 5 runs of {len(crops)} "
           f"(range {min(rates):.0f}-{max(rates):.0f}; {np.median(cpu_rates):.2f} s CPU each; {right:.1%} right)")
+
+    if reader.reads_lines_whole:
+        lines, truths = six_to_ten_digit_lines(digits, 1000)
+        reader.read(lines[:20], layout="line")
+        rates = []
+        for _ in range(3):
+            started = time.perf_counter()
+            readings = reader.read(lines, layout="line")
+            rates.append(len(lines) / (time.perf_counter() - started))
+        exact = np.mean([r.text == t for r, t in zip(readings, truths, strict=True)])
+        print(f"lines of 6-10 digits:   {np.median(rates):8.0f} lines/s median of 3 runs of {len(lines)} "
+              f"(range {min(rates):.0f}-{max(rates):.0f}; {exact:.1%} exact)")
+    else:
+        print("lines of 6-10 digits:   no line model shipped")
 
     page = one_megapixel_page(digits)
     reader.read_array(page)

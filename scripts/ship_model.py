@@ -3,7 +3,9 @@
     DIGITSCAN_DATA=../shared/data/mnist digitscan train --model default --epochs 12 --seed 0 --out runs/shipped
     python scripts/ship_model.py runs/shipped
 
-Writes src/digitscan/model/{default.onnx, default.safetensors, model_card.json}. The card
+Writes src/digitscan/model/{default.onnx, default.safetensors, model_card.json}, or for a
+run of the line recogniser (``--model lines``) {lines.onnx, lines.safetensors,
+lines_card.json}. The card
 records how the model was made (the exact command, seed, data checksums, versions) and what
 it scored, re-measured here on MNIST test through ONNX Runtime, so nothing is copied on trust.
 """
@@ -36,6 +38,8 @@ def main() -> int:
     if metrics.get("interrupted"):
         print(f"{run}: the run was interrupted; ship only a finished run", file=sys.stderr)
         return 2
+    if config["train"]["model"] == "lines":
+        return ship_line_model(run, config, args.data_dir)
     evaluation = evaluate(run, "mnist-test", args.data_dir)
     checksums = {name: digest for name, (_path, digest) in file_checksums(resolve_data_dir(args.data_dir)).items()}
 
@@ -74,6 +78,52 @@ def main() -> int:
     }
     (MODEL_DIR / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"shipped {run} -> {MODEL_DIR}: MNIST test accuracy {evaluation.accuracy:.4f}, ECE {evaluation.ece:.4f}")
+    return 0
+
+
+def ship_line_model(run: Path, config: dict, data_dir: str | None) -> int:
+    """The line recogniser: re-measured on the held-apart synthetic lines (made again from
+    MNIST's test digits with the run's validation seed) through ONNX Runtime."""
+    from digitscan.reading.lines import LineRecogniser
+    from digitscan.training import line_loop
+    from digitscan.training.mnist import file_checksums, load_mnist, resolve_data_dir
+
+    test = load_mnist("test", data_dir)
+    lines, texts = line_loop._synthesise(line_loop.VALIDATION_LINES, line_loop._VALIDATION_SEED,
+                                         test.images, test.labels, 1)
+    decoded = LineRecogniser(run / "model.onnx").read_lines([line.astype("float32") for line in lines])
+    exact, cer = line_loop.score_lines(texts, [d.text for d in decoded])
+    checksums = {name: digest for name, (_path, digest) in file_checksums(resolve_data_dir(data_dir)).items()}
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "model.onnx", MODEL_DIR / "lines.onnx")
+    shutil.copyfile(run / "model.safetensors", MODEL_DIR / "lines.safetensors")
+    card = {
+        "name": "digitscan lines",
+        "architecture": config.get("model"),
+        "task": "handwritten digit strings: a line of writing -> digits and number breaks (CTC)",
+        "input": {"name": "line", "shape": ["batch", 1, 32, "width"], "dtype": "float32",
+                  "range": [0, 1], "meaning": "ink map of the line, 0 paper, 1 ink (reading.lines.line_input)"},
+        "output": {"name": "probabilities", "shape": ["batch", "width / 2", 12],
+                   "symbols": "blank, digits 0-9, number break"},
+        "trained_with": {
+            "command": config["command"],
+            "train": config["train"],
+            "train_seconds": config.get("train_seconds"),
+            "machine": config["machine"],
+            "digitscan_version": config["digitscan_version"],
+            "started": config["started"],
+        },
+        "data": {
+            "train": f"{config['train']['lines']:,} synthetic lines of MNIST training digits (training.lines)",
+            "validation": f"{len(texts):,} synthetic lines of MNIST test digits, another seed",
+            "md5_uncompressed": checksums,
+        },
+        "metrics_synthetic_validation": {"exact": exact, "cer": cer},
+        "shipped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reproduce": "digitscan train with the command above, then python scripts/ship_model.py RUN_DIR",
+    }
+    (MODEL_DIR / "lines_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"shipped {run} -> {MODEL_DIR}: {exact:.2%} of held-apart synthetic lines exact, CER {cer:.4f}")
     return 0
 
 

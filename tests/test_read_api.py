@@ -48,7 +48,7 @@ def test_json_shape_is_the_one_in_the_issue(reader: Reader, real_scans_dir: Path
     path = real_scans_dir / "pages" / "images" / "page6.png"
     reading = reader.read(str(path))[0]
     data = json.loads(json.dumps(reading.to_dict()))
-    assert list(data) == ["file", "page", "width", "height", "text", "lines", "digits", "error"]
+    assert list(data) == ["file", "page", "width", "height", "text", "lines", "digits", "error", "notes"]
     assert (data["file"], data["page"], data["error"]) == (str(path), 1, None)
     assert list(data["lines"][0]) == ["text", "box", "digits"]
     digit = data["digits"][0]

@@ -41,6 +41,14 @@ from .imageio import (
     picture_to_array,
     scale_to_uint8,
 )
+from .lines import (
+    COLUMNS_PER_STEP,
+    DecodedLine,
+    LineRecogniser,
+    default_line_model_path,
+    line_band,
+    line_input,
+)
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
     find_sheet,
@@ -106,7 +114,8 @@ class Reader:
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None,
-                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, threads: int = 0) -> None:
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, threads: int = 0,
+                 line_model: str | os.PathLike[str] | bool | None = None) -> None:
         if model is not None and not isinstance(model, str | os.PathLike):
             raise ArgumentTypeError(
                 "model must be None (the shipped model), the path of an .onnx file or a training "
@@ -120,6 +129,30 @@ class Reader:
             raise ArgumentError(f"threads must be a whole number >= 0 (0: ONNX Runtime decides), got {threads!r}")
         self.classifier = Classifier(model, threads=threads)
         self.min_confidence = float(min_confidence)
+        # Lines are read by the line recogniser when one is there (the package ships one);
+        # ``line_model=False`` reads them digit by digit with the classifier instead.
+        self._line_model_path: Path | None = None
+        if line_model is None and default_line_model_path().is_file():
+            self._line_model_path = default_line_model_path()
+        elif line_model not in (None, False, True):
+            self._line_model_path = Path(line_model)  # type: ignore[arg-type]
+        elif line_model is True:
+            self._line_model_path = default_line_model_path()
+        self._threads = threads
+        self._recogniser: LineRecogniser | None = None
+
+    @property
+    def reads_lines_whole(self) -> bool:
+        """True when lines go to the line recogniser, False when they are cut into digits."""
+        return self._line_model_path is not None
+
+    @property
+    def recogniser(self) -> LineRecogniser:
+        if self._recogniser is None:
+            if self._line_model_path is None:
+                raise DigitscanError("this Reader has no line model")
+            self._recogniser = LineRecogniser(self._line_model_path, threads=self._threads)
+        return self._recogniser
 
     def read(self, source: Source | Sequence[Source], layout: str = "auto",
              max_pages: int = MAX_PAGES) -> list[Reading]:
@@ -150,7 +183,7 @@ class Reader:
         classifying: Future[list[Reading]] | None = None
         try:
             for page in pages:
-                plans.append(plan_page(page, layout))
+                plans.append(plan_page(page, layout, whole_lines=self.reads_lines_whole))
                 if len(plans) >= _PAGES_PER_BATCH:
                     # A full batch is classified in a worker thread while this one plans
                     # the next: ONNX Runtime releases the GIL, so the two overlap.
@@ -171,13 +204,37 @@ class Reader:
         probabilities = classify_plans(self.classifier, plans)
         # The runners-up of every crop in one call, not one argsort per digit.
         runners_up = np.argsort(-probabilities, axis=1)[:, :3]
-        readings, start = [], 0
+        bands = [band for plan in plans for band in plan.bands]
+        decoded = self.recogniser.read_lines([band.network_input for band in bands]) if bands else []
+        readings, start, line_start = [], 0, 0
         for plan in plans:
             stop = start + len(plan.crops)
-            readings.append(self._assemble(plan, probabilities[start:stop],
-                                           runners_up[start:stop]))
-            start = stop
+            line_stop = line_start + len(plan.bands)
+            if plan.bands:
+                readings.append(self._assemble_lines(plan, decoded[line_start:line_stop]))
+            else:
+                readings.append(self._assemble(plan, probabilities[start:stop], runners_up[start:stop]))
+            start, line_start = stop, line_stop
         return readings
+
+    def _assemble_lines(self, plan: _Plan, decoded: list[DecodedLine]) -> Reading:
+        if plan.error is not None:
+            return Reading.failed(plan.file, plan.page, plan.error, plan.width, plan.height)
+        lines: list[Line] = []
+        for band, line in zip(plan.bands, decoded, strict=True):
+            if not line.digits:
+                continue
+            digits = []
+            for index, value in enumerate(line.digits):
+                box, crop = band.digit_box(line, index)
+                confidence = line.confidences[index]
+                digits.append(Digit(value, confidence, confidence < self.min_confidence,
+                                    plan.to_input(box), line.top3[index],
+                                    normalise_like_mnist(crop) if crop.size else None))
+            lines.append(Line(line.text, _union([d.box for d in digits]), digits))
+        all_digits = [d for line in lines for d in line.digits]
+        return Reading(plan.file, plan.page, plan.width, plan.height,
+                       "\n".join(line.text for line in lines), lines, all_digits, None, plan.notes)
 
     def _assemble(self, plan: _Plan, probabilities: np.ndarray,
                   runners_up: np.ndarray) -> Reading:
@@ -252,6 +309,41 @@ class _Slot:
 
 
 @dataclass
+class _Band:
+    """One line for the line recogniser: where it is on the working picture, its ink, and
+    the network's input made from that ink."""
+
+    left: int
+    top: int
+    ink: np.ndarray  # uint8 ink map of the band, working pixels
+    network_input: np.ndarray  # line_input(ink)
+
+    def digit_box(self, line: DecodedLine, index: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
+        """The box of digit ``index`` of the decoded line (working pixels) and its ink: the
+        columns between the midpoints to its neighbours' columns (CTC marks a digit with a
+        narrow spike, not its extent), tightened to the ink found there."""
+        pixels_per_step = self.ink.shape[1] / self.network_input.shape[1] * COLUMNS_PER_STEP
+        centres = [(first + last + 1) / 2 * pixels_per_step for first, last in line.steps]
+        reach = 0.6 * self.ink.shape[0]
+        centre = centres[index]
+        left = (centres[index - 1] + centre) / 2 if index else centre - reach
+        right = (centre + centres[index + 1]) / 2 if index + 1 < len(centres) else centre + reach
+        x0 = max(0, int(left))
+        x1 = min(self.ink.shape[1], max(x0 + 1, int(math.ceil(right))))
+        part = self.ink[:, x0:x1]
+        strong = part >= 96
+        rows = np.flatnonzero(strong.any(axis=1))
+        cols = np.flatnonzero(strong.any(axis=0))
+        if len(rows) and len(cols):
+            y0, y1 = int(rows[0]), int(rows[-1]) + 1
+            x0, x1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
+        else:
+            y0, y1 = 0, self.ink.shape[0]
+        crop = self.ink[y0:y1, x0:x1]
+        return (self.left + x0, self.top + y0, x1 - x0, y1 - y0), crop
+
+
+@dataclass
 class _Plan:
     file: str
     page: int
@@ -266,6 +358,8 @@ class _Plan:
     # answers are combined into that first one's.
     views: list[list[int]] = field(default_factory=list)
     scale: float = 1.0  # input pixels per working pixel
+    bands: list[_Band] = field(default_factory=list)  # lines for the line recogniser
+    notes: list[str] = field(default_factory=list)  # said in the reading (Reading.notes)
 
     def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         x, y, w, h = (v * self.scale for v in box)
@@ -284,8 +378,9 @@ class _Plan:
         return (x0, y0, min(int(x1), self.width) - x0, min(int(y1), self.height) - y0)
 
 
-def plan_page(page: Page, layout: str) -> _Plan:
-    """Everything before classification: the 28x28 crops and where their digits go."""
+def plan_page(page: Page, layout: str, whole_lines: bool = False) -> _Plan:
+    """Everything before the networks: the 28x28 crops and where their digits go, or with
+    ``whole_lines`` the bands of the lines for the line recogniser."""
     if page.error is not None or page.image is None:
         return _Plan(page.file, page.page, 0, 0, error=page.error or "no picture")
     image = page.image
@@ -296,7 +391,7 @@ def plan_page(page: Page, layout: str) -> _Plan:
         if layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
             _plan_single_digit(plan, grey)
         else:
-            _plan_page_of_digits(plan, grey, one_line=layout == "line")
+            _plan_page_of_digits(plan, grey, one_line=layout == "line", whole_lines=whole_lines)
     except MemoryError:
         plan.error = "not enough memory to read this picture; scale it down"
     return plan
@@ -340,7 +435,13 @@ def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:
     plan.breaks = [[]]
 
 
-def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
+def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool, whole_lines: bool = False) -> None:
+    if one_line and whole_lines:
+        if _plan_one_line(plan, grey):
+            return
+        plan.notes.append("several lines found in a picture read as one line: read as a page "
+                          "(--layout page reads pages)")
+        one_line = False
     if not one_line:
         corners = find_sheet(grey)
         if corners is not None:
@@ -390,6 +491,10 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
     boxes = [c.box for c in candidates]
     lines = [sorted(range(len(boxes)), key=lambda i: boxes[i][0])] if one_line else \
         group_lines(boxes)
+    if whole_lines:
+        for line in lines:
+            _add_band(plan, ink, _union([boxes[i] for i in line]), found.text_height)
+        return
     typical_gap = _typical_gap(boxes, lines, found.text_height)
     for line in lines:
         groups = _side_by_side_pieces([candidates[i] for i in line], found.text_height)
@@ -402,6 +507,38 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
             else _pair_slot(plan, ink, found.labels, group[0], group[1])
             for group in groups
         ])
+
+
+def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
+    """The whole picture as one line for the line recogniser, as it was trained: the band
+    of rows holding the ink. False when the picture plainly holds several lines."""
+    ink = ink_strength(grey, ink_is_dark(grey))
+    mask = ink_mask(ink)
+    if not mask.any():
+        plan.error = "blank page: no ink found"
+        return True
+    found = find_candidates(mask)
+    tall = [c.box for c in found.candidates if c.box[3] >= 0.6 * found.text_height]
+    if found.text_height > 0 and grey.shape[0] > 2.5 * found.text_height and len(tall) >= 4:
+        rows = [line for line in group_lines(tall) if len(line) >= 2]
+        if len(rows) >= 2:
+            return False
+    top, bottom = line_band(ink)
+    band = ink[top:bottom]
+    plan.bands.append(_Band(0, top, band, line_input(band)))
+    return True
+
+
+def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text_height: float) -> None:
+    """The band around one line's candidates, with the margins the recogniser was trained
+    with (a sixth of the line's height above and below, some paper either side)."""
+    x, y, w, h = box
+    margin_y = max(1, h // 6)
+    margin_x = max(2, int(0.3 * max(text_height, h * 0.5)))
+    x0, y0 = max(0, x - margin_x), max(0, y - margin_y)
+    x1, y1 = min(ink.shape[1], x + w + margin_x), min(ink.shape[0], y + h + margin_y)
+    band = ink[y0:y1, x0:x1]
+    plan.bands.append(_Band(x0, y0, band, line_input(band)))
 
 
 def _side_by_side_pieces(line: list[Candidate], text_height: float) -> list[list[Candidate]]:

@@ -77,6 +77,9 @@ class Reading:
     lines: list[Line]
     digits: list[Digit]
     error: str | None = None
+    # What the reader wants a person to know about how it read the page (a picture given
+    # as one line that held several, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +95,7 @@ class Reading:
             "lines": [line.to_dict() for line in self.lines],
             "digits": [d.to_dict() for d in self.digits],
             "error": self.error,
+            "notes": list(self.notes),
         }
 
     @classmethod

@@ -33,10 +33,14 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     threads: int = 0  # 0: PyTorch's default
     limit: int = 0  # train on the first N training images only (quick runs, tests); 0: all
+    lines: int = 120_000  # line model: synthetic lines made from MNIST's training digits
+    init: str | None = None  # start from these weights (a run directory, .safetensors or "shipped")
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise DigitscanError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.lines < 1:
+            raise DigitscanError(f"--lines must be at least 1, got {self.lines}")
         if self.limit < 0:
             raise DigitscanError(f"--limit must be 0 (all) or more, got {self.limit}")
         if self.batch_size < 1:

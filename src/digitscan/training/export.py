@@ -56,6 +56,30 @@ def export_onnx(model, path: str | os.PathLike[str]) -> None:
     model.train(was_training)
 
 
+def export_line_onnx(model, path: str | os.PathLike[str]) -> None:
+    """Write the line recogniser as ONNX: input ``line`` (N,1,32,W), output
+    ``probabilities`` (N,W/2,12), batch and width both free."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    cpu_model = model.to("cpu").to(memory_format=torch.contiguous_format)
+    example = torch.zeros(1, 1, 32, 64)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            cpu_model,
+            (example,),
+            str(tmp),
+            input_names=["line"],
+            output_names=["probabilities"],
+            dynamic_axes={"line": {0: "batch", 3: "width"}, "probabilities": {0: "batch", 1: "steps"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    model.train(was_training)
+
+
 def max_difference_onnx_vs_torch(model, onnx_path: str | os.PathLike[str], images: np.ndarray) -> float:
     """Largest absolute difference between PyTorch's and ONNX Runtime's logits on ``images``."""
     import torch

@@ -43,6 +43,10 @@ def train(
     >>> result.metrics["accuracy"]                                                       # doctest: +SKIP
     0.98...
     """
+    if config.model == "lines":
+        from .line_loop import train_lines
+
+        return train_lines(config, out, resume=resume, overwrite=overwrite, progress=progress)
     import torch
     import torch.nn.functional as F
 

@@ -87,12 +87,17 @@ def config_document(config: TrainConfig) -> dict[str, Any]:
 
     from .. import __version__
     from . import models
+    from .line_model import LINE_MODEL_CONFIGS
 
+    if config.model in LINE_MODEL_CONFIGS:
+        architecture = LINE_MODEL_CONFIGS[config.model].to_dict()
+    else:
+        architecture = models.MODEL_CONFIGS[config.model].to_dict() if config.model in models.MODEL_CONFIGS else None
     return {
         "digitscan_version": __version__,
         "train": asdict(config),
-        "model": models.MODEL_CONFIGS[config.model].to_dict() if config.model in models.MODEL_CONFIGS else None,
-        "augment": _augment_dict(config),
+        "model": architecture,
+        "augment": None if config.model in LINE_MODEL_CONFIGS else _augment_dict(config),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": _command_line(),
         "machine": {

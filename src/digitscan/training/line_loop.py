@@ -1,0 +1,354 @@
+"""Training the line recogniser: synthetic lines (or your labelled line images) -> a run
+directory with weights, ONNX, history and metrics on held-apart lines.
+
+    digitscan train --model lines --epochs 4 --out runs/lines
+    digitscan train --model lines --data my-lines/ --init shipped --epochs 3 --out runs/mine
+
+The loop is the digit model's (one-cycle AdamW, bf16 where native, checkpoints that
+``--resume`` continues), with CTC's loss in place of cross-entropy, and batches of lines of
+similar width padded with paper. Validation lines are drawn from MNIST's *test* digits, so
+they share no handwriting with the training lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DigitscanError
+from .config import TrainConfig, TrainResult
+from .device import pick_device, use_bf16
+from .finish import model_weights
+from .progress import Progress
+from .rundir import load_checkpoint, prepare_run_dir, save_checkpoint, update_config, write_history
+
+__all__ = ["edit_distance", "load_line_folder", "train_lines"]
+
+# Lines held apart for validation (from MNIST's test digits, another seed).
+VALIDATION_LINES = 2000
+_VALIDATION_SEED = 1_000_003
+
+
+def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool = False,
+                overwrite: bool = False, progress: bool = True) -> TrainResult:
+    import torch
+    import torch.nn.functional as F
+
+    from . import export
+    from .line_model import LINE_MODEL_CONFIGS, build_line_model
+
+    run_dir = Path(out)
+    config = prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
+
+    # ---- device, precision, threads -----------------------------------------------------
+    device = pick_device(config.device, torch)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    bf16 = use_bf16(config.precision, device, torch)
+    torch.manual_seed(config.seed)
+
+    # ---- data: lines as float16 arrays (32, W) with their texts ---------------------------
+    prepare_start = time.perf_counter()
+    train_lines_, train_texts, val_lines, val_texts, val_name = _load_data(config, progress)
+    prepare_seconds = time.perf_counter() - prepare_start
+    widths = np.array([line.shape[1] for line in train_lines_])
+
+    # ---- model and optimiser ---------------------------------------------------------------
+    model = build_line_model(LINE_MODEL_CONFIGS["lines"]).to(device)
+    if config.init:
+        model.load_state_dict(_initial_weights(config.init), strict=True)
+    model = model.to(memory_format=torch.channels_last)
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.max_lr,
+    )
+    steps_per_epoch = math.ceil(len(train_lines_) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+
+    def learning_rate(step: int) -> float:
+        warmup = max(1, int(total_steps * config.warmup_fraction))
+        if step < warmup:
+            return config.max_lr * (0.04 + 0.96 * step / warmup)
+        progress_ = (step - warmup) / max(1, total_steps - warmup)
+        return config.max_lr * (0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * progress_)))
+
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    if resume:
+        start_epoch, history = load_checkpoint(run_dir, model, optimizer, torch)
+
+    # ---- the loop ------------------------------------------------------------------------
+    bar = Progress(enabled=progress, total_steps=total_steps, done_steps=start_epoch * steps_per_epoch)
+    train_seconds = sum(row["seconds"] for row in history)
+    interrupted = False
+    try:
+        with bar:
+            for epoch in range(start_epoch, config.epochs):
+                epoch_start = time.perf_counter()
+                rng = np.random.default_rng(config.seed * 1000 + epoch)
+                model.train()
+                loss_sum, exact, seen = 0.0, 0, 0
+                for batch_index, index in enumerate(_batches(widths, config.batch_size, rng)):
+                    step = epoch * steps_per_epoch + batch_index
+                    for group in optimizer.param_groups:
+                        group["lr"] = learning_rate(step)
+                    images, targets, input_lengths, target_lengths = _batch(
+                        [train_lines_[i] for i in index], [train_texts[i] for i in index], rng, torch)
+                    images = images.to(device).contiguous(memory_format=torch.channels_last)
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                        logits = model.logits(images)
+                    log_probs = logits.float().log_softmax(-1)
+                    loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(device), input_lengths,
+                                      target_lengths, blank=0, zero_infinity=True)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                    optimizer.step()
+                    loss_sum += loss.item() * len(index)
+                    seen += len(index)
+                    if batch_index % 25 == 24 or batch_index == steps_per_epoch - 1:
+                        decoded = _greedy_texts(log_probs.detach(), input_lengths)
+                        exact_batch = sum(a == b for a, b in zip(decoded, (train_texts[i] for i in index), strict=True))
+                        exact += exact_batch * 25  # an estimate from every 25th batch
+                        bar.step(epoch + 1, config.epochs, loss_sum / seen, exact_batch / len(index),
+                                 advance=batch_index % 25 + 1)
+                epoch_seconds = time.perf_counter() - epoch_start
+                train_seconds += epoch_seconds
+                val_loss, val_exact, _ = _validate(model, val_lines, val_texts, bf16, device, torch)
+                row = {
+                    "epoch": epoch + 1,
+                    "loss": loss_sum / seen,
+                    "accuracy": min(1.0, exact / max(seen, 1)),
+                    "val_loss": val_loss,
+                    "val_accuracy": val_exact,
+                    "lr": learning_rate(step),
+                    "seconds": epoch_seconds,
+                }
+                history.append(row)
+                bar.epoch_done(row)
+                save_checkpoint(run_dir, model, optimizer, epoch + 1, history, torch)
+                write_history(run_dir / "history.csv", history)
+    except KeyboardInterrupt:
+        interrupted = True
+        if not history:
+            raise DigitscanError(f"interrupted before the first epoch finished; nothing kept in {run_dir}") from None
+        load_checkpoint(run_dir, model, optimizer, torch)
+
+    # ---- export, and evaluate the ONNX model as reading will run it -----------------------
+    model.eval()
+    export.save_weights(run_dir / "model.safetensors", model_weights(model), {"model": "lines"})
+    export.export_line_onnx(model, run_dir / "model.onnx")
+    from ..files import write_json
+    from ..reading.lines import LineRecogniser
+
+    decoded = LineRecogniser(run_dir / "model.onnx").read_lines([v.astype(np.float32) for v in val_lines])
+    exact, cer = score_lines(val_texts, [d.text for d in decoded])
+    metrics: dict[str, Any] = {
+        "data": val_name,
+        "lines": len(val_texts),
+        "exact": exact,
+        "accuracy": exact,
+        "cer": cer,
+        "epochs_completed": len(history),
+        "train_lines": len(train_texts),
+        "train_seconds": round(train_seconds, 2),
+        "prepare_seconds": round(prepare_seconds, 2),
+        "interrupted": interrupted,
+        "device": str(device),
+        "precision": "bf16" if bf16 else "fp32",
+        "threads": torch.get_num_threads(),
+    }
+    write_json(run_dir / "metrics.json", metrics)
+    from . import plots
+
+    plots.plot_loss(history, run_dir / "loss.png")
+    plots.plot_accuracy(history, run_dir / "accuracy.png")
+    update_config(run_dir, {"train_seconds": round(train_seconds, 2)})
+    return TrainResult(run_dir, history, metrics, interrupted, train_seconds)
+
+
+# ---- data --------------------------------------------------------------------------------
+
+
+def _load_data(config: TrainConfig, progress: bool):
+    from .mnist import load_mnist
+
+    test = load_mnist("test", config.data_dir)
+    # A quick trial run (a few hundred lines) is validated on fewer lines to stay quick.
+    n_val = min(VALIDATION_LINES, max(100, config.lines // 4))
+    val_lines, val_texts = _synthesise(n_val, _VALIDATION_SEED, test.images, test.labels, 1)
+    if config.data != "mnist":
+        lines, texts = load_line_folder(config.data)
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(texts))
+        n_val = max(1, len(texts) // 10)
+        if len(texts) - n_val < 1:
+            raise DigitscanError(f"{config.data}: too few line images to train on ({len(texts)})")
+        held = order[:n_val]
+        kept = order[n_val:]
+        return ([lines[i] for i in kept], [texts[i] for i in kept], [lines[i] for i in held],
+                [texts[i] for i in held], f"{config.data} (10% held out)")
+    train = load_mnist("train", config.data_dir)
+    if progress:
+        print(f"synthesising {config.lines:,} training lines from MNIST's training digits ...", flush=True)
+    lines, texts = _synthesise(config.lines, config.seed, train.images, train.labels, os.cpu_count() or 1)
+    return lines, texts, val_lines, val_texts, f"{n_val:,} synthetic lines of MNIST test digits"
+
+
+def _synthesise(count: int, seed: int, images: np.ndarray, labels: np.ndarray, workers: int):
+    """``count`` synthetic lines, made in chunks over ``workers`` processes; the chunks are
+    seeded from ``seed`` so the set is the same however many processes make it."""
+    from .lines import make_line_set
+
+    chunk = 2000
+    jobs = [(min(chunk, count - start), seed * 7919 + start // chunk) for start in range(0, count, chunk)]
+    lines: list[np.ndarray] = []
+    texts: list[str] = []
+    if workers <= 1 or len(jobs) == 1:
+        for size, chunk_seed in jobs:
+            part_lines, part_texts = make_line_set(size, chunk_seed, images, labels)
+            lines += part_lines
+            texts += part_texts
+        return lines, texts
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(make_line_set, size, chunk_seed, images, labels) for size, chunk_seed in jobs]
+        for future in futures:
+            part_lines, part_texts = future.result()
+            lines += part_lines
+            texts += part_texts
+    return lines, texts
+
+
+def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[str]]:
+    """Labelled line images: ``images/`` and ``labels.csv`` with columns ``file,text`` (the
+    digits, numbers separated by a space), read exactly as ``--layout line`` reads."""
+    from ..reading.imageio import load_pages
+    from ..reading.lines import line_band, line_input
+    from ..reading.preprocess import ink_is_dark, ink_strength, to_grey
+
+    root = Path(folder)
+    table = root / "labels.csv"
+    if not table.is_file():
+        raise DigitscanError(f"{root}: no labels.csv (expected images/ and labels.csv with columns file,text)")
+    lines, texts = [], []
+    with table.open(newline="", encoding="utf-8") as handle:
+        for row_number, row in enumerate(csv.DictReader(handle), start=2):
+            if "file" not in row or "text" not in row:
+                raise DigitscanError(f"{table}: needs the columns file,text")
+            text = " ".join(row["text"].split())
+            if not all(ch.isdigit() or ch == " " for ch in text):
+                raise DigitscanError(
+                    f"{table} line {row_number}: text {row['text']!r} holds more than digits and spaces")
+            pages = list(load_pages([root / "images" / row["file"]]))
+            if not pages or pages[0].image is None:
+                reason = pages[0].error if pages else "not found"
+                raise DigitscanError(f"{table} line {row_number}: {row['file']}: {reason}")
+            grey = to_grey(pages[0].image)
+            ink = ink_strength(grey, ink_is_dark(grey))
+            top, bottom = line_band(ink)
+            lines.append(line_input(ink[top:bottom]).astype(np.float16))
+            texts.append(text)
+    if not texts:
+        raise DigitscanError(f"{table}: no rows")
+    return lines, texts
+
+
+def _initial_weights(init: str) -> dict:
+    from .export import load_weights
+
+    if init == "shipped":
+        path = Path(__file__).parent.parent / "model" / "lines.safetensors"
+    else:
+        path = Path(init)
+        if path.is_dir():
+            path = path / "model.safetensors"
+    if not path.is_file():
+        raise DigitscanError(f"--init {init}: no line model weights at {path}")
+    return load_weights(path)
+
+
+def _batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator):
+    """Batches of lines of similar width (little padding), in random order."""
+    order = rng.permutation(len(widths))
+    pool = batch_size * 32
+    batches = []
+    for start in range(0, len(order), pool):
+        part = order[start: start + pool]
+        part = part[np.argsort(widths[part], kind="stable")]
+        batches += [part[i: i + batch_size] for i in range(0, len(part), batch_size)]
+    for index in rng.permutation(len(batches)):
+        yield batches[index]
+
+
+def _batch(lines: list[np.ndarray], texts: list[str], rng: np.random.Generator, torch):
+    from ..reading.lines import COLUMNS_PER_STEP, SYMBOLS
+
+    widest = max(line.shape[1] for line in lines)
+    images = np.zeros((len(lines), 1, lines[0].shape[0], widest), np.float32)
+    for row, line in enumerate(lines):
+        images[row, 0, :, : line.shape[1]] = line
+    codes = [SYMBOLS.index(ch) for text in texts for ch in text]
+    targets = torch.tensor(codes, dtype=torch.long)
+    input_lengths = torch.tensor([line.shape[1] // COLUMNS_PER_STEP for line in lines], dtype=torch.long)
+    target_lengths = torch.tensor([len(text) for text in texts], dtype=torch.long)
+    return torch.from_numpy(images), targets, input_lengths, target_lengths
+
+
+def _greedy_texts(log_probs, lengths) -> list[str]:
+    from ..reading.lines import decode
+
+    probabilities = log_probs.exp().cpu().numpy()
+    return [decode(p, int(n)).text for p, n in zip(probabilities, lengths, strict=True)]
+
+
+def _validate(model, lines, texts, bf16, device, torch) -> tuple[float, float, float]:
+    import torch.nn.functional as F
+
+    model.eval()
+    decoded: list[str] = []
+    loss_sum = 0.0
+    order = np.argsort([line.shape[1] for line in lines], kind="stable")
+    rng = np.random.default_rng(0)
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        results: dict[int, str] = {}
+        for start in range(0, len(order), 128):
+            index = order[start: start + 128]
+            images, targets, input_lengths, target_lengths = _batch(
+                [lines[i] for i in index], [texts[i] for i in index], rng, torch)
+            log_probs = model.logits(images.to(device).contiguous(memory_format=torch.channels_last)
+                                     ).float().log_softmax(-1)
+            loss_sum += float(F.ctc_loss(log_probs.transpose(0, 1), targets.to(device), input_lengths,
+                                         target_lengths, zero_infinity=True, reduction="sum"))
+            for i, text in zip(index, _greedy_texts(log_probs, input_lengths), strict=True):
+                results[int(i)] = text
+        decoded = [results[i] for i in range(len(lines))]
+    model.train()
+    exact, cer = score_lines(texts, decoded)
+    return loss_sum / len(lines), exact, cer
+
+
+def score_lines(truths: list[str], readings: list[str]) -> tuple[float, float]:
+    """(share of lines read exactly, character error rate over the truths' characters)."""
+    exact = sum(a == b for a, b in zip(truths, readings, strict=True)) / max(len(truths), 1)
+    errors = sum(edit_distance(a, b) for a, b in zip(truths, readings, strict=True))
+    return exact, errors / max(sum(len(t) for t in truths), 1)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions to turn a into b."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

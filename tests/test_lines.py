@@ -1,0 +1,142 @@
+"""The line recogniser: CTC decoding, the network's input, reading whole lines, and
+training and exporting the line model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitscan.reading.lines import BLANK, LINE_HEIGHT, SPACE, decode, default_line_model_path, line_input
+from digitscan.reading.reader import Reader
+from digitscan.training.line_loop import edit_distance, score_lines
+
+SHIPPED = default_line_model_path().is_file()
+needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no shipped line model in src/digitscan/model")
+
+
+def _steps(symbols: list[int], confidence: float = 0.9) -> np.ndarray:
+    probabilities = np.full((len(symbols), 12), (1 - confidence) / 11, np.float32)
+    probabilities[np.arange(len(symbols)), symbols] = confidence
+    return probabilities
+
+
+def test_decode_merges_repeats_drops_blanks_and_keeps_breaks() -> None:
+    one, three = 2, 4  # symbol index = digit + 1
+    decoded = decode(_steps([BLANK, one, one, BLANK, one, SPACE, SPACE, three, BLANK]))
+    assert decoded.text == "11 3"
+    assert decoded.digits == [1, 1, 3]
+    assert decoded.steps == [(1, 2), (4, 4), (7, 7)]
+    assert decoded.breaks == [False, True]
+    assert decoded.top3[0][0][0] == 1 and abs(sum(p for _, p in decoded.top3[0]) - 1) < 0.5
+
+
+def test_decode_ignores_breaks_at_the_ends_and_reads_nothing_from_blanks() -> None:
+    assert decode(_steps([SPACE, 6, SPACE])).text == "5"
+    assert decode(_steps([BLANK] * 20)).digits == []
+    assert decode(_steps([3, 3, 3, BLANK, 3]), length=3).text == "2"  # padding past the line is not read
+
+
+def test_line_input_keeps_the_aspect_at_the_network_height() -> None:
+    ink = np.zeros((64, 300), np.uint8)
+    ink[10:50, 20:280] = 255
+    network_input = line_input(ink)
+    assert network_input.shape == (LINE_HEIGHT, 150)
+    assert network_input.dtype == np.float32 and 0.99 <= network_input.max() <= 1.0
+    assert line_input(np.zeros((1, 5), np.uint8)).shape[0] == LINE_HEIGHT  # degenerate, still a shape
+
+
+def test_edit_distance_and_scores() -> None:
+    assert edit_distance("15000", "1500") == 1
+    assert edit_distance("", "12") == 2
+    assert edit_distance("123", "123") == 0
+    exact, cer = score_lines(["12 34", "5"], ["12 34", "6"])
+    assert exact == 0.5 and cer == pytest.approx(1 / 6)
+
+
+def test_line_model_onnx_matches_pytorch(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from digitscan.reading.lines import LineRecogniser
+    from digitscan.training.export import export_line_onnx
+    from digitscan.training.line_model import LINE_MODEL_CONFIGS, build_line_model
+
+    torch.manual_seed(0)
+    model = build_line_model(LINE_MODEL_CONFIGS["lines"]).eval()
+    export_line_onnx(model, tmp_path / "lines.onnx")
+    lines = np.random.default_rng(0).random((3, 1, LINE_HEIGHT, 96), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(lines)).numpy()
+    got = LineRecogniser(tmp_path / "lines.onnx").probabilities(lines)
+    assert got.shape == (3, 48, 12)
+    assert float(np.abs(expected - got).max()) < 1e-4
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    from digitscan.training.mnist import load_mnist
+
+    return load_mnist("test", download=False)
+
+
+@needs_shipped
+def test_reads_synthetic_lines_of_unseen_handwriting(test_digits) -> None:
+    from digitscan.training.lines import synthesise_line
+
+    rng = np.random.default_rng(424242)
+    reader = Reader()
+    pictures, truths = [], []
+    while len(pictures) < 40:
+        picture, text = synthesise_line(rng, test_digits.images, test_digits.labels)
+        if text:
+            pictures.append(picture)
+            truths.append(text)
+    readings = reader.read(pictures, layout="line")
+    exact, cer = score_lines(truths, [r.text for r in readings])
+    assert exact >= 0.75, (exact, cer)
+    assert cer <= 0.08
+    for reading in readings:
+        assert reading.ok and len(reading.digits) == len(reading.text.replace(" ", ""))
+        for digit in reading.digits:
+            x, y, w, h = digit.box
+            assert 0 <= x and 0 <= y and x + w <= reading.width and y + h <= reading.height and w > 0 and h > 0
+
+
+@needs_shipped
+def test_a_line_of_paper_without_writing_reads_no_digits() -> None:
+    from digitscan.training.lines import _hatching
+
+    rng = np.random.default_rng(5)
+    background = np.zeros((60, 400), np.float32)
+    _hatching(background, rng)
+    picture = (230 * (1 - 0.9 * background)).astype(np.uint8)
+    picture[45:47, :] = 90  # an underline
+    reading = Reader().read(picture, layout="line")[0]
+    assert reading.digits == [] and reading.text == ""
+
+
+@needs_shipped
+def test_a_page_given_as_one_line_says_it_found_several(real_scans_dir: Path) -> None:
+    page = real_scans_dir / "pages" / "images" / "page5.png"
+    reading = Reader().read(page, layout="line")[0]
+    assert reading.ok and reading.text.count("\n") >= 2
+    assert any("several lines" in note for note in reading.notes)
+    assert json.loads(json.dumps(reading.to_dict()))["notes"]
+
+
+def test_train_a_line_model_from_the_command_line(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "digitscan.cli", "train", "--model", "lines", "--lines", "128", "--epochs", "1",
+         "--batch-size", "32", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "lines read exactly" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_lines"] == 128 and 0.0 <= metrics["exact"] <= 1.0 and metrics["cer"] >= 0
+    assert (out / "model.onnx").is_file() and (out / "history.csv").read_text().count("\n") == 2
+    reading = Reader(line_model=out / "model.onnx").read(np.full((40, 200), 255, np.uint8), layout="line")[0]
+    assert reading.digits == []
