@@ -374,6 +374,18 @@ SamplesOption = typer.Option(
 )
 # Lets `--samples *.jpg` work: the shell's second and later names arrive as arguments.
 MoreSamplesArgument = typer.Argument(None, help="More sample pictures, as with --samples.", show_default=False)
+# The report's title block, as a teacher expects it on a hand-in.
+AuthorOption = typer.Option(None, "--author", help="Your name, for the report's title block.")
+StudentIdOption = typer.Option(None, "--id", help="Your student or register number, for the title block.")
+TitleOption = typer.Option(None, "--title", help="The report's title (default: names the network).")
+InstitutionOption = typer.Option(None, "--institution", help="School, university or course, for the title block.")
+
+
+def _credits(author: str | None, student_id: str | None, institution: str | None) -> list[tuple[str, str]]:
+    named = [("Author", author), ("ID", student_id), ("Institution", institution)]
+    return [(label, value) for label, value in named if value]
+
+
 ReportFormatOption = typer.Option(
     None, "--format", "-f", help="html (one self-contained file), md (pictures beside it) or pdf (needs Chromium)."
 )
@@ -390,6 +402,10 @@ def report(
     format: str | None = ReportFormatOption,
     data_dir: Path | None = DataDirOption,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report file."),
+    author: str | None = AuthorOption,
+    student_id: str | None = StudentIdOption,
+    title: str | None = TitleOption,
+    institution: str | None = InstitutionOption,
 ) -> None:
     """Write the lab report of a training run: aim, dataset, model, design steps, program,
     output (curves, classification report, confusion matrix, mistakes, your samples read)
@@ -399,7 +415,7 @@ def report(
     pictures = [*(samples or []), *(more_samples or [])]
     with console.status("writing the lab report (reading MNIST again to verify it, reading the samples)"):
         path = write_report(run_dir, samples=pictures or None, out=out, format=format, data_dir=data_dir,
-                            overwrite=overwrite)
+                            overwrite=overwrite, title=title, credits=_credits(author, student_id, institution))
     console.print(f"report: {path}", markup=False)
 
 
@@ -417,6 +433,10 @@ def lab(
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Distort training batches like real scans."),
     limit: int = typer.Option(0, "--limit", help="Train on the first N images only (quick trials); 0: all."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+    author: str | None = AuthorOption,
+    student_id: str | None = StudentIdOption,
+    title: str | None = TitleOption,
+    institution: str | None = InstitutionOption,
 ) -> None:
     """Run the whole lab in one go: train, evaluate, read the samples, write the report."""
     from datetime import datetime

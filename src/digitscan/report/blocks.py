@@ -119,6 +119,8 @@ class LabReport:
     title: str
     about: list[str]
     sections: list[Section]
+    # The title block a teacher expects: (label, value) pairs such as ("Author", "A. Student").
+    credits: list[tuple[str, str]] = field(default_factory=list)
 
 
 def picture_from_array(image: np.ndarray, name: str, alt: str, width: int, pixelated: bool = False) -> Picture:

@@ -55,8 +55,12 @@ th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: mid
 th { background: #f6f8fa; text-align: left; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 table.facts th { width: 14rem; }
+/* Long commands wrap at spaces (a path too long for the line breaks where it must), so
+   nothing is cut off on screen or on paper. */
 pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 0.6rem 0.8rem; overflow-x: auto;
-      font: 0.82rem/1.4 ui-monospace, Menlo, Consolas, monospace; white-space: pre; }
+      font: 0.82rem/1.4 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; overflow-wrap: break-word; }
+table.credits { margin: 0.6rem 0 0.8rem; font-size: 1rem; }
+table.credits th, table.credits td { border: 0; background: none; padding: 0.1rem 1rem 0.1rem 0; }
 @media (max-width: 600px) {
   body { font-size: 15px; }
   main { padding: 0.6rem 0.7rem 2rem; }
@@ -69,11 +73,22 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 0.6rem 0.8rem; ov
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, h4 { break-after: avoid; page-break-after: avoid; }
   .scroll { overflow: visible; }
-  pre { white-space: pre-wrap; }
-  table { break-inside: auto; }
+  /* A table or listing is moved whole to the next page rather than leaving its header
+     (or first lines) alone at the bottom; one longer than a page repeats its header. */
+  pre, table, .scroll { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  /* Pictures at a size that reads on paper, two or three to a page rather than one. */
+  figure img { max-height: 7.2cm; width: auto; }
+  figure { margin: 0.5rem 0; }
+  h2 { margin-top: 1.2rem; }
   tr { break-inside: avoid; page-break-inside: avoid; }
+  p:has(+ .scroll), p:has(+ pre), p:has(+ figure) { break-after: avoid; page-break-after: avoid; }
 }
 """
+
+
+def _credit_row(label: str, value: str) -> str:
+    return f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
 
 
 def render_html(report: LabReport) -> str:
@@ -89,6 +104,8 @@ def render_html(report: LabReport) -> str:
         f"<title>{escape(report.title)}</title>",
         f"<style>{_STYLE}</style></head><body><main>",
         f"<header><h1>{escape(report.title)}</h1>",
+        *([f'<table class="credits">{"".join(_credit_row(label, value) for label, value in report.credits)}</table>']
+          if report.credits else []),
         *(f'<p class="about">{escape(line)}</p>' for line in report.about),
         f"<nav><ol>{contents}</ol></nav></header>",
     ]
@@ -162,6 +179,10 @@ def render_markdown(report: LabReport, picture_folder: str) -> tuple[str, dict[s
         return f"![{_md_text(picture.alt)}]({picture_folder}/{picture.name})"
 
     lines = [f"# {report.title}", ""]
+    for label, value in report.credits:
+        lines += [f"**{_md_text(label)}:** {_md_text(value)}  "]
+    if report.credits:
+        lines += [""]
     for line in report.about:
         lines += [f"*{_md_text(line)}*", ""]
     for section in report.sections:

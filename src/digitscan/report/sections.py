@@ -7,11 +7,14 @@ disagree with the run it describes.
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 import shlex
 import tempfile
+import textwrap
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +45,16 @@ _MISTAKES_LISTED = 10
 _SAMPLE_WIDTH = 900
 # Digits listed per sample page; a full form can hold hundreds.
 _DIGITS_LISTED = 60
+# Digits side by side in a row of the per-sample table.
+_DIGITS_PER_ROW = 3
 
 
 def build_report(
-    run: RunRecord, dataset: DatasetFacts, samples: list[SampleReading], bundled_samples: bool
+    run: RunRecord, dataset: DatasetFacts, samples: list[SampleReading], bundled_samples: bool,
+    title: str | None = None, credits: list[tuple[str, str]] | None = None,
 ) -> LabReport:
-    """The lab report of ``run`` as sections of blocks, ready to render."""
+    """The lab report of ``run`` as sections of blocks, ready to render; ``title`` and
+    ``credits`` (("Author", "A. Student"), ("ID", "12345"), ...) make its title block."""
     model_rows = _model_rows(run)
     parameters = sum(row.parameters for row in model_rows)
     model_name = run.train["model"]
@@ -60,16 +67,45 @@ def build_report(
         _output(run, samples, bundled_samples),
         _result(run, dataset, samples, bundled_samples),
     ]
-    written = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    today = datetime.now().astimezone()
     return LabReport(
-        title=f"Lab report: recognising handwritten digits with the '{model_name}' network",
+        title=title or f"Lab report: recognising handwritten digits with the '{model_name}' network",
         about=[
-            f"Written by digitscan {__version__} on {written} from the run in {run.run_dir}.",
-            f"The run started {run.config.get('started', 'at an unrecorded time')} and finished "
-            f"{run.config.get('finished', 'at an unrecorded time')}.",
+            f"Written by digitscan {__version__} from the run {run.run_dir.name}; the run started "
+            f"{_human_time(run.config.get('started'))} and finished {_human_time(run.config.get('finished'))}.",
         ],
         sections=sections,
+        credits=[*(credits or []), ("Date", f"{today.day} {today:%B %Y}")],
     )
+
+
+def _human_time(stamp: str | None) -> str:
+    """'2026-11-24T19:41:29+00:00' as '24 November 2026, 19:41 UTC'."""
+    if not stamp:
+        return "at an unrecorded time"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    zone = moment.tzname() or ""
+    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}".rstrip()
+
+
+# Absolute paths name a folder on one machine; the report shows their last part only.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:[^\s/'\"]+/)*([^\s/'\"]+)")
+
+
+def _portable(text: str) -> str:
+    """``text`` with every absolute path shortened to its last part."""
+    return _ABSOLUTE_PATH.sub(lambda match: match.group(1), text)
+
+
+def _setting_text(value: Any) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _portable(str(value))
 
 
 # ---- 1. Aim ------------------------------------------------------------------------------
@@ -106,7 +142,7 @@ def _problem_and_dataset(run: RunRecord, dataset: DatasetFacts) -> Section:
             f"{dataset.name} holds {n_train:,} training pictures and {n_test:,} test pictures, each {height}×{width} "
             f"pixels of {dataset.train_images.dtype} grey levels "
             f"({int(dataset.train_images.min())} to {int(dataset.train_images.max())}), white ink on black, "
-            f"read from {dataset.source}."
+            f"read from the folder {_portable(str(dataset.source))}."
         ))
         if dataset.used < n_train:
             blocks.append(Paragraph(
@@ -122,9 +158,9 @@ def _problem_and_dataset(run: RunRecord, dataset: DatasetFacts) -> Section:
             ))
     else:
         blocks.append(Paragraph(
-            f"The run trained on the labelled folder {dataset.source}: {n_train + n_test:,} pictures normalised "
-            f"to {height}×{width} like MNIST, of which {n_test:,}, drawn with the run's seed, were held out for "
-            f"validation and {n_train:,} trained on."
+            f"The run trained on the labelled folder {_portable(str(dataset.source))}: {n_train + n_test:,} "
+            f"pictures normalised to {height}×{width} like MNIST, of which {n_test:,}, drawn with the run's seed, "
+            f"were held out for validation and {n_train:,} trained on."
         ))
     used_images = dataset.train_images[: dataset.used]
     used_labels = dataset.train_labels[: dataset.used]
@@ -331,8 +367,19 @@ def _program(run: RunRecord) -> Section:
 
     train, machine = run.train, run.config.get("machine") or {}
     blocks: list[Block] = [
+        Paragraph(
+            "The network, as its PyTorch module is written in digitscan/training/models.py (the layer "
+            "sizes come from the model's configuration, shown first):"
+        ),
+        Code(_network_source(run)),
+        Paragraph(
+            "One training step, from the training loop in digitscan/training/loop.py: a batch is drawn, "
+            "distorted like a real scan, passed through the network, and the weights are moved against "
+            "the gradient of the loss:"
+        ),
+        Code(_training_step_source()),
         Paragraph("The run was made with this command:"),
-        Code(run.config.get("command") or "(not recorded)"),
+        Code(_portable(run.config.get("command") or "(not recorded)")),
         Paragraph(
             "The same run with every setting spelled out, so that defaults changing in a later version do not "
             "change it (the same seed on the same machine gives the same numbers):"
@@ -350,7 +397,7 @@ def _program(run: RunRecord) -> Section:
             ("digitscan (training)", str(run.config.get("digitscan_version", "?"))),
             ("Python (training)", str(machine.get("python", "?"))),
             ("PyTorch (training)", str(machine.get("torch", "?"))),
-            ("platform (training)", str(machine.get("platform", "?"))),
+            ("platform (training)", _portable(str(machine.get("platform", "?")))),
             ("digitscan (this report)", __version__),
             ("Python (this report)", platform.python_version()),
             ("NumPy (this report)", np.__version__),
@@ -358,7 +405,7 @@ def _program(run: RunRecord) -> Section:
         ],
         caption="Versions",
     ))
-    settings = [(name, str(value)) for name, value in train.items()]
+    settings = [(name, _setting_text(value)) for name, value in train.items()]
     blocks.append(Facts(settings, caption="Training settings (config.json)"))
     return Section(5, "Program", blocks)
 
@@ -373,11 +420,41 @@ def _full_command(train: dict[str, Any], run_dir: Path) -> str:
     if train.get("data", "mnist") != "mnist":
         words += ["--data", str(train["data"])]
     if train.get("data_dir"):
-        words += ["--data-dir", str(train["data_dir"])]
+        words += ["--data-dir", Path(train["data_dir"]).name]
     if train.get("limit"):
         words += ["--limit", str(train["limit"])]
-    words += ["--out", str(run_dir)]
+    words += ["--out", run_dir.name]
     return " ".join(shlex.quote(word) for word in words)
+
+
+def _model_config(run: RunRecord):
+    from ..training.models import MODEL_CONFIGS, ModelConfig
+
+    saved = run.config.get("model")
+    if saved:
+        return ModelConfig(**{**saved, "stages": tuple(tuple(stage) for stage in saved.get("stages", ()))})
+    return MODEL_CONFIGS[run.train["model"]]
+
+
+def _network_source(run: RunRecord) -> str:
+    from ..training.models import build_model
+
+    config = _model_config(run)
+    module = type(build_model(config))
+    return f"config = {config!r}\nmodel = {module.__name__}(config)\n\n\n" + inspect.getsource(module).rstrip()
+
+
+def _training_step_source() -> str:
+    """The body of the training loop's inner loop, as the code is, not paraphrased."""
+    from ..training import loop
+
+    source = inspect.getsource(loop.train).splitlines()
+    start = next((i for i, line in enumerate(source) if "for batch_index in range(" in line), None)
+    end = next((i for i, line in enumerate(source) if start is not None and i > start
+                and "optimizer.step()" in line), None)
+    if start is None or end is None:
+        return "(see train() in digitscan/training/loop.py)"
+    return textwrap.dedent("\n".join(source[start:end + 1]))
 
 
 def _api_only_settings(train: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -409,14 +486,13 @@ def _output(run: RunRecord, samples: list[SampleReading], bundled: bool) -> Sect
         Subheading("6.1 Training and validation loss"),
         Figure(Picture("loss.png", run.picture("loss.png"), "Loss per epoch", 560),
                "Cross-entropy loss per epoch on the training pictures and on the validation (test) pictures."),
+        Paragraph(_why_training_loss_is_higher(run)),
         _history_table(run.history),
         Subheading("6.2 Training and validation accuracy"),
         Figure(Picture("accuracy.png", run.picture("accuracy.png"), "Accuracy per epoch", 560),
                "Share of pictures classified correctly per epoch."),
         Subheading("6.3 Classification report"),
         _classification_table(metrics["classification_report"]),
-        Paragraph("The same report as scikit-learn prints it:"),
-        Code(_classification_text(metrics["classification_report"])),
         Subheading("6.4 Confusion matrix"),
         Figure(Picture("confusion_matrix.png", run.picture("confusion_matrix.png"), "Confusion matrix heat map", 560),
                "Confusion matrix: rows are the true digits, columns the network's answers (log colour scale)."),
@@ -437,6 +513,25 @@ def _output(run: RunRecord, samples: list[SampleReading], bundled: bool) -> Sect
     ]
     blocks += _sample_blocks(run, samples, bundled)
     return Section(6, "Output", blocks)
+
+
+def _why_training_loss_is_higher(run: RunRecord) -> str:
+    train = run.train
+    reasons = []
+    if train.get("augment"):
+        reasons.append("the training pictures are distorted like real scans (rotated, stretched, blurred, "
+                       "made noisy), which makes them harder than the clean test pictures")
+    if _model_config(run).dropout > 0:
+        reasons.append(f"dropout switches off {_model_config(run).dropout:.0%} of the dense layers' inputs while "
+                       "training and none while validating")
+    if train.get("label_smoothing"):
+        reasons.append(f"label smoothing ({train['label_smoothing']:g}) keeps the network from becoming fully "
+                       "confident on training pictures")
+    reasons.append("the training figure is averaged over the epoch while the weights are still improving; the "
+                   "validation figure is measured with the weights at the end of the epoch")
+    return ("The training loss lies above the validation loss, which is expected here and not a sign of a "
+            "problem: " + "; ".join(reasons) + ". Over-fitting would show the other way round: validation "
+            "loss rising while training loss keeps falling.")
 
 
 def _history_table(history: list[dict[str, float]]) -> Table:
@@ -500,7 +595,7 @@ def _sample_blocks(run: RunRecord, samples: list[SampleReading], bundled: bool) 
     else:
         intro = f"The sample pictures given with --samples: {', '.join(files)}. "
     intro += (
-        f"Each was read with this run's model ({run.run_dir / 'model.onnx'}); a digit read with less than "
+        f"Each was read with this run's model (model.onnx in the run directory); a digit read with less than "
         f"{DEFAULT_MIN_CONFIDENCE:.0%} confidence is marked unsure. Green boxes are sure digits, orange ones unsure."
     )
     blocks: list[Block] = [Paragraph(intro)]
@@ -529,7 +624,7 @@ def _one_sample(index: int, sample: SampleReading) -> list[Block]:
     ))
     if not reading.digits:
         return blocks + [Paragraph("No digits were found in this picture.")]
-    rows = []
+    cells: list[list[str | Picture]] = []
     for number, digit in enumerate(reading.digits[:_DIGITS_LISTED], start=1):
         seen: str | Picture = "(not kept)"
         if digit.network_input is not None:
@@ -538,19 +633,25 @@ def _one_sample(index: int, sample: SampleReading) -> list[Block]:
             seen = picture_from_array(
                 np.kron(np.asarray(digit.network_input).reshape(28, 28), np.ones((2, 2))),
                 f"sample{index}_digit{number}.png",
-                f"28×28 input of digit {number}", 56, pixelated=True,
+                f"28×28 input of digit {number}", 40, pixelated=True,
             )
         runners_up = ", ".join(f"{d} {p:.0%}" for d, p in digit.top[1:3])
-        rows.append([
-            str(number), "({}, {}, {}, {})".format(*digit.box), seen, str(digit.digit), f"{digit.confidence:.1%}",
-            runners_up, "unsure" if digit.unsure else "sure",
-        ])
-    caption = "Each digit found: its box (x, y, width, height), the 28×28 picture the network saw, its answer."
+        answer = f"{digit.digit} at {digit.confidence:.1%}{' (unsure)' if digit.unsure else ''}; next {runners_up}"
+        cells.append([str(number), seen, answer])
+    # A compact grid, several digits to a row: a page of digits is one short table, not pages.
+    per_row = _DIGITS_PER_ROW
+    rows = []
+    for start in range(0, len(cells), per_row):
+        group = cells[start:start + per_row]
+        group += [["", "", ""]] * (per_row - len(group))
+        rows.append([cell for digit_cells in group for cell in digit_cells])
+    caption = ("Each digit found, in reading order: the 28×28 picture the network saw, its answer and "
+               "confidence, and the next likeliest digits.")
     if len(reading.digits) > _DIGITS_LISTED:
         caption += f" The first {_DIGITS_LISTED} of {len(reading.digits)} digits are listed."
     blocks.append(Table(
-        ["#", "box", "network saw", "prediction", "confidence", "next best", "sure?"], rows, caption=caption,
-        numeric={0, 4},
+        ["#", "network saw", "read"] * per_row, rows, caption=caption,
+        numeric={3 * i for i in range(per_row)},
     ))
     return blocks
 
@@ -580,8 +681,8 @@ def _result(run: RunRecord, dataset: DatasetFacts, samples: list[SampleReading],
         f"{dataset.name} pictures in {metrics['train_seconds']:.1f} s, classified {metrics['accuracy']:.2%} of the "
         f"{metrics['count']:,} test digits correctly ({metrics['errors']:,} mistakes).",
         f"After the last epoch the training loss was {last['loss']:.4f} and the validation loss "
-        f"{last['val_loss']:.4f}; training accuracy {last['accuracy']:.2%}, validation accuracy "
-        f"{last['val_accuracy']:.2%}.",
+        f"{last['val_loss']:.4f}; the training accuracy (on distorted pictures) was {last['accuracy']:.2%}."
+        + _validation_note(metrics["accuracy"], last["val_accuracy"]),
         f"The macro-average F1 score is {report['macro avg']['f1-score']:.4f}; the hardest digit was {hardest} "
         f"(recall {recalls[hardest]:.2%}), and the most common confusion was a {true_digit} read as {answer} "
         f"({int(off_diagonal[true_digit, answer]):,} times).",
@@ -603,6 +704,15 @@ def _result(run: RunRecord, dataset: DatasetFacts, samples: list[SampleReading],
             sentence += f"; {failed} could not be read"
         sentences.append(sentence + ".")
     return Section(7, "Result", [Paragraph(" ".join(sentences))])
+
+
+def _validation_note(accuracy: float, val_accuracy: float) -> str:
+    if f"{accuracy:.2%}" == f"{val_accuracy:.2%}":
+        return ""
+    return (f" The training loop's own check on the same test digits after the last epoch gave {val_accuracy:.2%}; "
+            f"the {accuracy:.2%} above is the exported ONNX model, the one digitscan reads with, measured again "
+            "after training (small differences come from the export and, where used, bf16 arithmetic during "
+            "training).")
 
 
 def _epochs(count: int) -> str:

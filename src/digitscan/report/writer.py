@@ -65,12 +65,15 @@ def write_report(
     format: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    title: str | None = None,
+    credits: Sequence[tuple[str, str]] | None = None,
 ) -> Path:
     """Write the lab report of the run in ``run_dir`` and return its path.
 
     ``samples``: pictures (or folders of them) of handwriting to read with the run's model;
     none: the examples shipped with digitscan. ``data_dir``: where MNIST is, when not where
-    the run found it.
+    the run found it. ``title`` and ``credits`` (("Author", "A. Student"), ("ID", "12345"),
+    ("Institution", "...")) make the title block; the date is added.
     """
     from .facts import check_samples, describe_dataset, load_run, read_samples
     from .render import render_html, render_markdown
@@ -86,7 +89,7 @@ def write_report(
         check_pdf_tools()  # before the minute of work that goes into the report
     dataset = describe_dataset(run, data_dir)
     readings, bundled = read_samples(run.run_dir, list(samples) if samples else None)
-    report = build_report(run, dataset, readings, bundled)
+    report = build_report(run, dataset, readings, bundled, title=title, credits=list(credits or []))
     if chosen == "md":
         folder_name = f"{path.stem}_files"
         markdown, pictures = render_markdown(report, folder_name)

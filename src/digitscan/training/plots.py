@@ -49,6 +49,15 @@ def _curve(history: list[dict[str, float]], key: str, label: str, path) -> None:
     axis.plot(epochs, [row[key] for row in history], "o-", label=f"training {label}")
     axis.plot(epochs, [row[f"val_{key}"] for row in history], "s-", label=f"validation {label}")
     axis.set_xlabel("epoch")
+    # Epochs are whole numbers: one tick per epoch (or fewer, still whole) and half an
+    # epoch of room either side, so a one-epoch run shows its two points at epoch 1.
+    from matplotlib.ticker import MaxNLocator
+
+    if 0 < len(epochs) <= 15:
+        axis.set_xticks(epochs)
+    else:
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
     axis.set_ylabel(label)
     axis.set_title(f"Training and validation {label} per epoch")
     axis.grid(alpha=0.3)

@@ -37,7 +37,8 @@ def summarise(model) -> list[LayerRow]:
 
     def record(module, _inputs, output) -> None:
         params = sum(p.numel() for p in module.parameters(recurse=False))
-        rows.append(LayerRow(names[module] or "input", type(module).__name__, tuple(output.shape[1:]), params))
+        kind = type(module).__name__.lstrip("_")  # a private helper module is still a layer to the reader
+        rows.append(LayerRow(names[module] or "input", kind, tuple(output.shape[1:]), params))
 
     for module in model.modules():
         if not list(module.children()):
