@@ -209,8 +209,30 @@ def read(
         MAX_PAGES, "--max-pages", min=1, help="Pages read from each PDF or TIFF; the rest are reported, not read."
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="With --annotate: replace annotated pictures already in the folder."
+        False, "--overwrite", help="With --annotate: replace annotated pictures already in the folder; "
+        "with --out: replace the results in the file."
     ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1,
+        help="Worker processes for --json, --csv or --out output (default: the cores available).",
+    ),
+    as_csv: bool = typer.Option(
+        False, "--csv", help="One CSV row per line of writing: file, page, line, text, confidences, unsure, error."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write JSON Lines (or --csv) to this file, each file's lines as it is read; "
+        "with --ray, a folder.",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Skip the inputs already in --out and append the rest."),
+    ray: bool = typer.Option(
+        False, "--ray", help="Read on Ray (the cluster extra) into --out FOLDER: a Ray instance started on this "
+        "machine, or the cluster in $RAY_ADDRESS or --ray-address.",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", metavar="ADDRESS",
+        help="The Ray cluster to read on (ray://HEAD:10001, or HEAD:6379 from a node); implies --ray.",
+    ),
+    parquet: bool = typer.Option(False, "--parquet", help="With --ray: write Parquet files (default: JSON Lines)."),
 ) -> None:
     """Read handwritten digits from scans and photos.
 
@@ -218,6 +240,9 @@ def read(
     the file name); an unsure digit is followed by "?". Each file's lines are printed as soon
     as it is read. Only regular files are read (not pipes or devices; use - for standard
     input). Exit status 1 if any input failed.
+
+    With --json, --csv or --out, files are read by --jobs worker processes and written in
+    input order as they finish; --out FILE --resume goes on from where a run stopped.
 
     A file whose name starts with a dash goes after --, as in: digitscan read -- -scan.png
     """
@@ -234,6 +259,15 @@ def read(
         sources += [str(path) for path in bundled_examples()]
     if not sources:
         raise DigitscanError("nothing to read: give image files, folders or -, or --example")
+    if ray or ray_address:
+        _read_on_ray(sources, ray_address, out, layout, as_csv, parquet, model, min_confidence, max_pages)
+        return
+    if annotate is None and (as_json or as_csv or out or resume):
+        _read_in_batch(sources, out, jobs, as_csv, resume, overwrite, layout, model, min_confidence, max_pages)
+        return
+    if as_csv or out or resume or jobs:
+        raise DigitscanError("--jobs, --csv, --out and --resume are for reading many files to JSON Lines or CSV; "
+                             "text output and --annotate read in one process (add --json or --csv)")
     if annotate is not None:
         annotate = _check_annotate_dir(annotate, sources)
     reader = Reader(model, min_confidence=min_confidence)
@@ -334,6 +368,56 @@ def _display_name(file: str) -> str:
         return str(Path(file).resolve().relative_to(package.parent))
     except ValueError:
         return file
+
+
+def _read_in_batch(sources: list[str], out: Path | None, jobs: int | None, as_csv: bool, resume: bool,
+                   overwrite: bool, layout: str, model: str | None, min_confidence: float, max_pages: int) -> None:
+    """--json, --csv, --out: every core, results streamed in input order (reading.batch)."""
+    from .reading.batch import read_batch
+    from .reading.readout import BatchProgress
+
+    if resume and out is None:
+        raise DigitscanError("--resume needs --out FILE, the output of the run to continue")
+    # Progress goes to stderr: a bar on a terminal, a line now and then in a log, and none
+    # when the readings themselves scroll past on the same terminal.
+    readings_on_terminal = out is None and sys.stdout.isatty()
+    live = err_console.is_terminal and not readings_on_terminal
+    quiet = err_console.is_terminal and readings_on_terminal
+    with BatchProgress(sources, err_console, live=live, quiet=quiet) as progress:
+        summary = read_batch(sources, out, format="csv" if as_csv else "jsonl", resume=resume, overwrite=overwrite,
+                             jobs=jobs, layout=layout, model=model, min_confidence=min_confidence,
+                             max_pages=max_pages, progress=progress.update)
+    if out is not None:
+        skipped = f", {summary.skipped:,} already in {out} skipped" if summary.skipped else ""
+        err_console.print(f"read {summary.files:,} files ({summary.pages:,} pages, {summary.failed:,} failed) in "
+                          f"{summary.seconds:.1f} s, {summary.files_per_second:,.1f} files/s{skipped}: {out}",
+                          highlight=False, markup=False, soft_wrap=True)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _read_on_ray(sources: list[str], address: str | None, out: Path | None, layout: str, as_csv: bool, parquet: bool,
+                 model: str | None, min_confidence: float, max_pages: int) -> None:
+    """--ray: the same reading as a Ray Dataset, on this machine or an existing cluster."""
+    if out is None:
+        raise DigitscanError("--ray needs --out FOLDER (or a storage URI such as s3://bucket/readings/)")
+    if as_csv and parquet:
+        raise DigitscanError("choose one of --csv and --parquet")
+    try:
+        from .reading.cluster import read_on_ray
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("ray", "pyarrow", "pandas"):
+            raise
+        raise DigitscanError("--ray needs Ray, which comes with the cluster extra: "
+                             "pip install 'digitscan[cluster]'") from None
+    format = "csv" if as_csv else "parquet" if parquet else "jsonl"
+    summary = read_on_ray(sources, str(out), address=address, format=format,
+                          layout=layout, model=model, min_confidence=min_confidence, max_pages=max_pages)
+    err_console.print(f"read {summary.files:,} files ({summary.rows:,} rows, {summary.failed:,} failed) on Ray in "
+                      f"{summary.seconds:.1f} s, {summary.files_per_second:,.1f} files/s: {out}",
+                      highlight=False, markup=False, soft_wrap=True)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 # ----- end read ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 * ``marked_text``        the text read, each unsure digit followed by ``?``
 * ``write_annotation``   one page drawn with its boxes and digits, as a PNG file
 * ``write_annotations``  each input drawn with its boxes and digits, as PNG files
+* ``BatchProgress``      files read, files/s and time left while reading many files
 
 Nothing already there is replaced unless asked (``overwrite``), and never a folder or a
 symbolic link: an annotated picture must not clobber a user's file.
@@ -14,7 +15,10 @@ symbolic link: an annotated picture must not clobber a user's file.
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +28,7 @@ from .annotate import draw_reading
 from .imageio import load_pages
 from .results import Reading
 
-__all__ = ["annotation_name", "marked_text", "write_annotation", "write_annotations"]
+__all__ = ["BatchProgress", "annotation_name", "marked_text", "write_annotation", "write_annotations"]
 
 UNSURE_MARK = "?"
 
@@ -97,3 +101,79 @@ def write_annotations(readings: list[Reading], folder: Path, overwrite: bool = F
             used.add(name)
             written.append(write_annotation(page.image, reading, folder / name, overwrite))
     return written
+
+
+class BatchProgress:
+    """Progress of a batch read on ``console`` (stderr): a Rich bar with files/s and the
+    time left when ``live`` (a terminal), otherwise a plain line every ``every`` seconds
+    that a log keeps readable; nothing at all when ``quiet``. The inputs are counted in a
+    background thread, so the time left appears once the count is known.
+
+    >>> with BatchProgress(["scans/"], console, live=True) as progress:   # doctest: +SKIP
+    ...     read_batch(["scans/"], "out.jsonl", progress=progress.update)
+    """
+
+    def __init__(self, inputs: list[str], console: Any, live: bool, quiet: bool = False,
+                 every: float = 10.0) -> None:
+        self.console, self.live, self.quiet, self.every = console, live, quiet, every
+        self.inputs = list(inputs)
+        self.total: int | None = None
+        self.skipped = 0
+        self._started = self._last_line = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> BatchProgress:
+        if self.quiet:
+            return self
+        threading.Thread(target=self._count, daemon=True, name="digitscan-count").start()
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]} files/s"), TextColumn("{task.fields[failed]}"),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=self.console, transient=False)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("reading", total=None, rate="-", failed="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def _count(self) -> None:
+        from .batch import iter_files
+
+        self.total = sum(1 for _ in iter_files(self.inputs))
+
+    def update(self, files: int, failed: int, skipped: int) -> None:
+        """Called by ``read_batch`` after each file."""
+        if self.quiet:
+            return
+        now = time.monotonic()
+        rate = files / max(now - self._started, 1e-9)
+        left = None if self.total is None else max(self.total - skipped - files, 0)
+        if self._bar is not None:
+            total = None if self.total is None else self.total - skipped
+            self._bar.update(self._task, completed=files, total=total, rate=f"{rate:,.0f}",
+                             failed=f"{failed:,} failed" if failed else "")
+        elif now - self._last_line >= self.every:
+            self._last_line = now
+            of = f" of {self.total - skipped:,}" if self.total is not None else ""
+            eta = f", about {_duration(left / rate)} left" if left is not None and rate > 0 else ""
+            self.console.print(f"read {files:,}{of} files ({failed:,} failed), {rate:,.1f} files/s{eta}",
+                               highlight=False, markup=False, soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
