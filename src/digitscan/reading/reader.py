@@ -13,7 +13,8 @@ too wide to be a single digit, is normalised like MNIST and all of them are clas
 one ONNX Runtime batch; the cut the classifier is surest of is kept.
 
 Layouts: ``digit`` (the picture is one digit), ``line`` (one row of writing), ``page``
-(several lines) and ``auto``: pictures no larger than 64x64 are read as one digit, others
+(several lines), ``grid`` (a table of ruled cells: ``Reading.cells``) and ``auto``:
+pictures no larger than 64x64 are read as one digit, others
 as a page (a single line is just a page with one line).
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .classifier import Classifier
+from .grid import GridPlan, grid_text, plan_grid
 from .imageio import (
     MAX_FILE_BYTES,
     MAX_PAGES,
@@ -61,7 +63,7 @@ from .preprocess import (
     straighten,
     to_grey,
 )
-from .results import Digit, Line, Reading
+from .results import Cell, Digit, Line, Reading
 from .segment import (
     Candidate,
     candidate_mask,
@@ -74,7 +76,7 @@ from .segment import (
 
 __all__ = ["LAYOUTS", "Reader", "bundled_examples", "read"]
 
-LAYOUTS = ("auto", "digit", "line", "page")
+LAYOUTS = ("auto", "digit", "line", "page", "grid")
 # Below this the model is more often wrong than right on our real scans, so the digit is
 # flagged for a person to check (the thresholds are about the throwaway model; see README).
 DEFAULT_MIN_CONFIDENCE = 0.5
@@ -212,6 +214,8 @@ class Reader:
             line_stop = line_start + len(plan.bands)
             if plan.bands:
                 readings.append(self._assemble_lines(plan, decoded[line_start:line_stop]))
+            elif plan.grid is not None:
+                readings.append(self._assemble_grid(plan, probabilities[start:stop], runners_up[start:stop]))
             else:
                 readings.append(self._assemble(plan, probabilities[start:stop], runners_up[start:stop]))
             start, line_start = stop, line_stop
@@ -257,6 +261,25 @@ class Reader:
         all_digits = [d for line in lines for d in line.digits]
         return Reading(plan.file, plan.page, plan.width, plan.height,
                        "\n".join(line.text for line in lines), lines, all_digits, None)
+
+    def _assemble_grid(self, plan: _Plan, probabilities: np.ndarray,
+                       runners_up: np.ndarray) -> Reading:
+        assert plan.grid is not None
+        cells: list[list[Cell]] = []
+        lines: list[Line] = []
+        for row in plan.grid.rows:
+            cells.append([])
+            for cell in row:
+                digits = [self._digit(probabilities[index], runners_up[index], plan.to_input(box),
+                                      plan.crops[index]) for box, index in cell.digits]
+                cells[-1].append(Cell("".join(str(d.digit) for d in digits), plan.to_input(cell.box),
+                                      digits, cell.notes))
+            text = grid_text([[(c.text, c.notes) for c in cells[-1]]])
+            lines.append(Line(text, _union([c.box for c in cells[-1]]),
+                              [d for c in cells[-1] for d in c.digits]))
+        return Reading(plan.file, plan.page, plan.width, plan.height,
+                       "\n".join(line.text for line in lines), lines,
+                       [d for line in lines for d in line.digits], None, plan.notes, cells)
 
     def _digit(self, probs: np.ndarray, order: np.ndarray, box: tuple[int, int, int, int],
                crop: np.ndarray) -> Digit:
@@ -360,6 +383,7 @@ class _Plan:
     scale: float = 1.0  # input pixels per working pixel
     bands: list[_Band] = field(default_factory=list)  # lines for the line recogniser
     notes: list[str] = field(default_factory=list)  # said in the reading (Reading.notes)
+    grid: GridPlan | None = None  # layout "grid": the cells, their digits among the crops
 
     def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         x, y, w, h = (v * self.scale for v in box)
@@ -388,13 +412,24 @@ def plan_page(page: Page, layout: str, whole_lines: bool = False) -> _Plan:
     plan = _Plan(page.file, page.page, width, height)
     try:
         grey = to_grey(image)
-        if layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
+        if layout == "grid":
+            _plan_grid(plan, grey)
+        elif layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
             _plan_single_digit(plan, grey)
         else:
             _plan_page_of_digits(plan, grey, one_line=layout == "line", whole_lines=whole_lines)
     except MemoryError:
         plan.error = "not enough memory to read this picture; scale it down"
     return plan
+
+
+def _plan_grid(plan: _Plan, grey: np.ndarray) -> None:
+    plan.grid = plan_grid(grey)
+    if plan.grid is None:
+        plan.error = ("no grid found: no table of ruled cells stands out "
+                      "(--layout page reads writing without a grid)")
+        return
+    plan.crops, plan.back = plan.grid.crops, plan.grid.back
 
 
 def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:

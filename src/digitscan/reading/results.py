@@ -8,6 +8,10 @@
                  "top": [[7, 0.998], [1, 0.001], [2, 0.0005]]}, ...],
      "error": null}
 
+A grid (``--layout grid``) adds ``"cells"``: rows of ``{"text": "7", "box": [x, y, w, h],
+"notes": false}``, ``""`` for a blank cell, the digits of candidate notes with ``"notes":
+true``; its ``"text"`` is the grid as rows (see ``reading.grid``).
+
 Boxes are (x, y, width, height) in the input picture's pixels (PDF pages: pixels of the
 page rendered at 200 dpi).
 """
@@ -19,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Digit", "Line", "Reading"]
+__all__ = ["Cell", "Digit", "Line", "Reading"]
 
 Box = tuple[int, int, int, int]
 
@@ -66,6 +70,21 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One cell of a grid (``--layout grid``): what it holds, ``""`` when blank, else the
+    digits read (a number, or the small digits of candidate notes, ``notes`` True), and
+    its box."""
+
+    text: str
+    box: Box
+    digits: list[Digit]
+    notes: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "box": list(self.box), "notes": self.notes}
+
+
+@dataclass(frozen=True)
 class Reading:
     """Everything read from one page of one file, or why it could not be read (``error``)."""
 
@@ -80,12 +99,17 @@ class Reading:
     # What the reader wants a person to know about how it read the page (a picture given
     # as one line that held several, say).
     notes: list[str] = field(default_factory=list)
+    # A grid read with ``layout="grid"``: rows of cells, top to bottom, each left to right;
+    # None for every other layout.
+    cells: list[list[Cell]] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
+        grid = {} if self.cells is None else {
+            "cells": [[cell.to_dict() for cell in row] for row in self.cells]}
         return {
             "file": self.file,
             "page": self.page,
@@ -96,6 +120,7 @@ class Reading:
             "digits": [d.to_dict() for d in self.digits],
             "error": self.error,
             "notes": list(self.notes),
+            **grid,
         }
 
     @classmethod

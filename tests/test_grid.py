@@ -1,0 +1,134 @@
+"""Grids of cells (--layout grid, issue 13): synthetic grids drawn with OpenCV and a few real
+phone photos of sudokus from ../shared/data/sudoku-photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from digitscan.cli import app
+from digitscan.reading.grid import grid_text
+from digitscan.reading.reader import Reader
+from digitscan.training.mnist import load_mnist
+
+CELL = 60
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader()
+
+
+@pytest.fixture(scope="module")
+def clear_digits(mnist_dir: Path, reader: Reader) -> dict[int, np.ndarray]:
+    """One MNIST test digit of each class that the classifier reads surely on its own."""
+    test = load_mnist("test", mnist_dir, download=False)
+    probabilities = reader.classifier.predict_proba(test.images[:500].astype(np.float32) / 255.0)
+    chosen: dict[int, np.ndarray] = {}
+    for image, label, probs in zip(test.images[:500], test.labels[:500], probabilities, strict=True):
+        if int(label) not in chosen and probs.argmax() == label and probs.max() > 0.999:
+            chosen[int(label)] = image
+    assert len(chosen) == 10
+    return chosen
+
+
+def draw_grid(digits: dict[tuple[int, int], np.ndarray], size: int = 9,
+              tilt: bool = True) -> np.ndarray:
+    """A size x size grid on white paper (every third line thick, like a sudoku's), MNIST
+    digits in the given cells, photographed in perspective on a grey desk when ``tilt``."""
+    side = size * CELL
+    paper = np.full((side + 40, side + 40), 250, np.uint8)
+    for index in range(size + 1):
+        thickness = 4 if index % 3 == 0 else 1
+        at = 20 + index * CELL
+        cv2.line(paper, (20, at), (20 + side, at), 30, thickness)
+        cv2.line(paper, (at, 20), (at, 20 + side), 30, thickness)
+    for (row, column), image in digits.items():
+        digit = cv2.resize(255 - image, (40, 40), interpolation=cv2.INTER_LINEAR)
+        top, left = 20 + row * CELL + 10, 20 + column * CELL + 10
+        paper[top:top + 40, left:left + 40] = np.minimum(paper[top:top + 40, left:left + 40], digit)
+    if not tilt:
+        return paper
+    height, width = paper.shape
+    source = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    target = np.float32([[90, 60], [width + 40, 100], [width + 70, height + 120], [60, height + 90]])
+    warp = cv2.getPerspectiveTransform(source, target)
+    return cv2.warpPerspective(paper, warp, (width + 160, height + 200), borderValue=110)
+
+
+def test_a_synthetic_grid_in_perspective_reads_exactly(reader: Reader,
+                                                       clear_digits: dict[int, np.ndarray]) -> None:
+    rng = np.random.default_rng(13)
+    places = {(int(r), int(c)) for r, c in rng.integers(0, 9, size=(30, 2))}
+    truth = {place: int(rng.integers(0, 10)) for place in places}
+    picture = draw_grid({place: clear_digits[d] for place, d in truth.items()})
+    reading = reader.read_array(picture, layout="grid")
+    assert reading.ok, reading.error
+    assert reading.cells is not None and len(reading.cells) == 9
+    assert all(len(row) == 9 for row in reading.cells)
+    read = {(r, c): cell.text for r, row in enumerate(reading.cells) for c, cell in enumerate(row)}
+    assert read == {(r, c): str(truth[(r, c)]) if (r, c) in truth else ""
+                    for r in range(9) for c in range(9)}
+    assert reading.text == grid_text([[(cell.text, cell.notes) for cell in row]
+                                      for row in reading.cells])
+    # Each digit's box lies in the input picture, over the digit drawn there.
+    for row in reading.cells:
+        for cell in row:
+            x, y, w, h = cell.box
+            assert 0 <= x and 0 <= y and x + w <= picture.shape[1] and y + h <= picture.shape[0]
+
+
+def test_a_blank_grid_reads_as_no_digits(reader: Reader) -> None:
+    for picture in (draw_grid({}), draw_grid({}, size=5, tilt=False)):
+        reading = reader.read_array(picture, layout="grid")
+        assert reading.ok, reading.error
+        assert reading.cells and all(cell.text == "" for row in reading.cells for cell in row)
+        assert reading.digits == []
+
+
+def test_a_picture_without_a_grid_says_so(reader: Reader) -> None:
+    reading = reader.read_array(np.full((300, 400), 245, np.uint8), layout="grid")
+    assert not reading.ok and "no grid found" in reading.error
+
+
+def sudoku_photo(shared_dir: Path, name: str) -> tuple[Path, np.ndarray]:
+    folder = shared_dir / "data" / "sudoku-photos" / "train"
+    if not folder.is_dir():
+        pytest.skip("sudoku-photos is not in ../shared/data")
+    return folder / "images" / name, np.loadtxt(folder / "labels" / f"{Path(name).stem}.txt", dtype=int)
+
+
+@pytest.mark.parametrize("name", ["02_17_honor_view_10_0.jpg", "02_19_honor_view_10_1.jpg",
+                                  "03_04_iphone_14_1.jpg"])
+def test_real_sudoku_photos_read_nearly_every_cell(reader: Reader, shared_dir: Path, name: str) -> None:
+    photo, labels = sudoku_photo(shared_dir, name)
+    reading = reader.read(photo, layout="grid")[0]
+    assert reading.ok, reading.error
+    assert reading.cells is not None and [len(row) for row in reading.cells] == [9] * 9
+    right = 0
+    for (row, column), truth in np.ndenumerate(labels):
+        cell = reading.cells[row][column]
+        if truth == 0:
+            right += cell.text == ""
+        elif truth == 10:
+            right += cell.notes and cell.text != ""
+        else:
+            right += not cell.notes and cell.text == str(truth)
+    assert right >= 79, f"{right}/81 cells right"
+
+
+def test_cli_reads_a_grid_as_json_cells(shared_dir: Path) -> None:
+    photo, labels = sudoku_photo(shared_dir, "02_17_honor_view_10_0.jpg")
+    result = CliRunner().invoke(app, ["read", "--layout", "grid", str(photo), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.splitlines()[0])
+    cells = data["cells"]
+    assert [len(row) for row in cells] == [9] * 9
+    assert set(cells[0][0]) == {"text", "box", "notes"} and len(cells[0][0]["box"]) == 4
+    assert cells[0][0]["text"] == str(labels[0, 0]) and cells[0][1]["text"] == ""
+    assert data["text"].splitlines()[0].split(" ")[0] == str(labels[0, 0])
