@@ -190,7 +190,9 @@ def read(
         None, help="Image files, PDFs, folders (read recursively), or - for standard input."
     ),
     layout: str = typer.Option(
-        "auto", "--layout", "-l", help="digit, line, page, or auto (crops up to 64x64 are digits)."
+        "auto", "--layout", "-l",
+        help="digit, line, page, grid (a table of ruled cells, read cell by cell), or auto (crops up to "
+             "64x64 are digits).",
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per page per line."),
     annotate: Path | None = typer.Option(

@@ -193,7 +193,9 @@ def create_app(model: str | os.PathLike[str] | None = None, reader: Reader | Non
         request: Request,
         layout: str = Query("auto", json_schema_extra={"enum": list(LAYOUTS)},
                             description="digit: the picture is one digit; line: one row of writing; "
-                                        "page: several lines; auto: digit for pictures up to 64x64, else page."),
+                                        "page: several lines; grid: a table of ruled cells (a sudoku, a form's "
+                                        "boxes), read cell by cell into 'cells'; auto: digit for pictures up "
+                                        "to 64x64, else page."),
         inputs: bool = Query(False, description="Include each digit's 28x28 network input as a PNG data URL."),
     ) -> Any:
         if layout not in LAYOUTS:
