@@ -124,7 +124,11 @@ def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:
     step = max(1, int(np.sqrt(ink.size / _INK_SAMPLE)))
     top = float(np.percentile(ink[::step, ::step], 99.7)) if ink.size > 4000 else float(ink.max())
     if top <= 1e-6:
-        return np.zeros(grey.shape, np.uint8)
+        # A flat page (a digital one, a scan pasted on white) has no grain at all, and its
+        # few digits can cover less than the top 0.3% of it: then the strongest ink counts.
+        top = float(ink.max())
+        if top <= 1e-6:
+            return np.zeros(grey.shape, np.uint8)
     scale = 255.0 / max(top, 0.35)  # a blank page keeps its faint noise faint
     ink *= scale  # never negative now, so only the top needs clipping
     return np.minimum(ink, 255.0, out=ink).astype(np.uint8)
