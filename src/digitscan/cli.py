@@ -52,6 +52,7 @@ _EXTRA_FOR_MODULE = {
     "python_multipart": ("python-multipart", "serve"),
     "playwright": ("Playwright", "report-pdf"),
     "pypdfium2": ("pypdfium2", "read-pdf"),
+    "ray": ("Ray", "cluster"),
 }
 
 

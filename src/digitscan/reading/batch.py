@@ -146,16 +146,17 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 def csv_rows(reading: Reading) -> list[tuple[Any, ...]]:
     """The ``CSV_COLUMNS`` rows of one page: one per line of writing, with the mean and the
-    lowest confidence of its digits (rounded as in the JSON) and how many are unsure."""
+    lowest confidence of its digits (rounded as in the JSON) and how many are unsure; None
+    where there is no value (written as an empty CSV field)."""
     if reading.error is not None or not reading.lines:
-        return [(reading.file, reading.page, 0, "", "", "", 0, reading.error or "")]
+        return [(reading.file, reading.page, 0, "", None, None, 0, reading.error)]
     rows = []
     for number, line in enumerate(reading.lines, start=1):
         confidences = [round(digit.confidence, 4) for digit in line.digits]
-        mean = round(sum(confidences) / len(confidences), 4) if confidences else ""
-        lowest = min(confidences) if confidences else ""
+        mean = round(sum(confidences) / len(confidences), 4) if confidences else None
+        lowest = min(confidences) if confidences else None
         unsure = sum(digit.unsure for digit in line.digits)
-        rows.append((reading.file, reading.page, number, line.text, mean, lowest, unsure, ""))
+        rows.append((reading.file, reading.page, number, line.text, mean, lowest, unsure, None))
     return rows
 
 
