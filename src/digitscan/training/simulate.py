@@ -9,7 +9,9 @@ Conditions (``CONDITIONS``):
 * ``blue_pen``   blue ink on tinted paper with texture
 * ``pencil``     faint grey graphite with grain
 * ``photo``      uneven lighting, blur, noise, JPEG, a small rotation and perspective
-* ``desk``       the whole sheet photographed lying on a darker desk, in perspective
+* ``desk``       the sheet photographed lying on a desk, 25-60% of the frame: wood, fabric,
+  leather or a printed pattern, curled paper in perspective, often a second sheet or a
+  book page beside it and the shadow of a hand or a phone
 * ``ruled``      written on ruled paper, digits sitting on the rules
 * ``form_boxes`` each digit in the printed box of a form (a comb of cells)
 * ``touching``   neighbouring digits overlap and touch
@@ -497,22 +499,146 @@ def _on_paper(ink: np.ndarray, printed: list[tuple[np.ndarray, tuple[float, floa
 
 
 def _on_desk(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The sheet lying on a darker desk, seen at an angle: the corners move inwards."""
+    """The sheet lying on a desk as people photograph it: the sheet 25-60% of the frame,
+    curled, in perspective and turned; the desk wood, fabric, leather or a printed pattern,
+    light or dark; often a second sheet or a book's page beside it, and the shadow of a
+    hand or a phone across both."""
     h, w = sheet.shape[:2]
-    pad = int(0.25 * max(h, w))
-    desk_colour = rng.uniform(40, 110, 3).astype(np.float32)
-    desk = np.ones((h + 2 * pad, w + 2 * pad, 3), np.float32) * desk_colour
-    desk += cv2.GaussianBlur(rng.normal(0, 8, desk.shape[:2]).astype(np.float32), (0, 0),
-                             3)[..., None]
-    source = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-    shift = 0.12 * min(h, w)
-    target = source + pad + rng.uniform(-shift, shift, (4, 2)).astype(np.float32)
-    matrix = cv2.getPerspectiveTransform(source, target)
-    size = (desk.shape[1], desk.shape[0])
-    warped = cv2.warpPerspective(sheet.astype(np.float32), matrix, size)
-    cover = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, size)[..., None]
-    picture = warped * cover + desk * (1 - cover)
+    share = rng.uniform(0.25, 0.6)
+    aspect = rng.choice([4 / 3, 3 / 4]) if rng.random() < 0.8 else w / h
+    frame_area = h * w / share
+    frame_w = int(np.sqrt(frame_area * aspect))
+    frame_h = int(frame_area / frame_w)
+    # The whole sheet in view, whatever its shape and turn.
+    frame_w, frame_h = max(frame_w, int(1.15 * w + 0.15 * h)), max(frame_h, int(1.15 * h + 0.15 * w))
+    desk = _desk_surface((frame_h, frame_w), rng)
+    picture = desk
+    if rng.random() < 0.6:
+        # Another sheet or a book's page, partly in view, beside or under the sheet.
+        other_h, other_w = int(h * rng.uniform(0.9, 1.4)), int(w * rng.uniform(0.6, 1.2))
+        other = np.ones((other_h, other_w, 3), np.float32) * rng.uniform(205, 245, 3)
+        other += rng.normal(0, 3, (other_h, other_w, 1)).astype(np.float32)
+        if rng.random() < 0.5:  # faint ruling or a book's printed lines, too thin for digits
+            for y in range(int(rng.integers(10, 30)), other_h, int(rng.integers(18, 34))):
+                other[y:y + 1] *= rng.uniform(0.75, 0.92)
+        side = rng.choice([-1, 1])
+        centre = (frame_w / 2 + side * rng.uniform(0.45, 0.8) * (w + other_w) / 2,
+                  frame_h / 2 + rng.uniform(-0.3, 0.3) * frame_h)
+        picture = _lay(picture, other, centre, rng.uniform(-12, 12), 0.0, rng)
+    centre = (frame_w / 2 + rng.uniform(-0.5, 0.5) * (frame_w - 1.15 * w - 0.15 * h) / 2,
+              frame_h / 2 + rng.uniform(-0.5, 0.5) * (frame_h - 1.15 * h - 0.15 * w) / 2)
+    picture = _lay(picture, _curled(sheet.astype(np.float32), rng), centre,
+                   rng.uniform(-8, 8), 0.1 * min(h, w), rng)
+    if rng.random() < 0.6:
+        picture = _cast_shadow(picture, rng)
     return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def _desk_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A desk, float32 RGB: wood grain, fabric weave, leather, or a printed pattern."""
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    kind = rng.choice(["wood", "fabric", "leather", "pattern"])
+    turn = rng.uniform(0, np.pi)
+    along = np.cos(turn) * xs + np.sin(turn) * ys
+    across = -np.sin(turn) * xs + np.cos(turn) * ys
+
+    def smooth_noise(scale: float) -> np.ndarray:
+        coarse = rng.normal(0, 1, (max(2, int(height / scale)), max(2, int(width / scale))))
+        return cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+
+    if kind == "wood":
+        # Grain: thin dark lines along the board, wavering, with knots of rings.
+        period = rng.uniform(4, 14)
+        waver = smooth_noise(rng.uniform(30, 90)) * rng.uniform(3, 12)
+        grain = 0.5 + 0.5 * np.sin(2 * np.pi * (across + waver) / period)
+        fine = smooth_noise(2.0) * 0.15
+        value = 1.0 - rng.uniform(0.15, 0.45) * grain ** 3 + fine
+        colour = rng.uniform([90, 55, 25], [200, 150, 100])
+    elif kind == "fabric":
+        period = rng.uniform(3, 7)
+        weave = (np.sin(2 * np.pi * along / period) * np.sin(2 * np.pi * across / period))
+        value = 1.0 + rng.uniform(0.08, 0.25) * weave + smooth_noise(1.5) * 0.08
+        colour = rng.uniform(30, 200, 3)
+    elif kind == "leather":
+        cells = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0),
+                                 rng.uniform(1.5, 3.5))
+        creases = np.abs(cells) < 0.05 * float(cells.std() + 1e-6) * 4
+        value = 1.0 - rng.uniform(0.15, 0.35) * creases + smooth_noise(40) * 0.05
+        colour = rng.uniform([40, 25, 15], [140, 95, 70])
+    else:
+        # A printed pattern: checks, stripes or dots, in two colours.
+        period = rng.uniform(10, 50)
+        style = rng.integers(0, 3)
+        if style == 0:
+            mark = (np.floor(along / period) + np.floor(across / period)) % 2
+        elif style == 1:
+            mark = (np.floor(across / period) % 2).astype(np.float32)
+        else:
+            mark = ((along % period - period / 2) ** 2 + (across % period - period / 2) ** 2
+                    < (0.3 * period) ** 2).astype(np.float32)
+        mark = cv2.GaussianBlur(mark.astype(np.float32), (0, 0), 0.8)
+        value = 1.0 - rng.uniform(0.2, 0.5) * mark + smooth_noise(2.0) * 0.04
+        colour = rng.uniform(60, 220, 3)
+    # Light or dark, sometimes as light as the paper's shadowed side.
+    colour = colour * rng.uniform(0.5, 1.15)
+    return np.clip(value[..., None] * colour.astype(np.float32), 0, 255).astype(np.float32)
+
+
+def _curled(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The sheet curled: its rows bent by a smooth wave, and shaded where it turns away."""
+    h, w = sheet.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    phase = rng.uniform(0, 2 * np.pi)
+    waves = rng.uniform(0.3, 1.0)
+    bend = rng.uniform(0, 0.03) * min(h, w)
+    lift = np.sin(2 * np.pi * waves * xs / w + phase)
+    map_y = ys + bend * lift
+    map_x = xs + 0.5 * bend * np.sin(2 * np.pi * waves * ys / h + phase)
+    curled = cv2.remap(sheet, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    shade = 1.0 - rng.uniform(0, 0.12) * (0.5 + 0.5 * np.cos(2 * np.pi * waves * xs / w + phase))
+    return curled * shade[..., None]
+
+
+def _lay(picture: np.ndarray, sheet: np.ndarray, centre: tuple[float, float], angle: float,
+         tilt: float, rng: np.random.Generator) -> np.ndarray:
+    """``sheet`` laid on ``picture`` at ``centre``, turned by ``angle`` degrees and seen in
+    perspective (corners moved up to ``tilt`` pixels); parts may fall outside the frame."""
+    h, w = sheet.shape[:2]
+    source = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    target = np.c_[source, np.ones(4)] @ turn.T
+    target += np.array(centre) - np.array([w / 2, h / 2])
+    target += rng.uniform(-tilt, tilt, (4, 2)) if tilt > 0 else 0.0
+    matrix = cv2.getPerspectiveTransform(source, target.astype(np.float32))
+    size = (picture.shape[1], picture.shape[0])
+    warped = cv2.warpPerspective(sheet, matrix, size)
+    cover = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, size)[..., None]
+    return warped * cover + picture * (1 - cover)
+
+
+def _cast_shadow(picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The soft shadow of a hand (an arm with a rounded end) or a phone (a rounded
+    rectangle) falling in from an edge of the frame."""
+    h, w = picture.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    reach = rng.uniform(0.25, 0.6)
+    if rng.random() < 0.5:
+        # A hand: a thick arm from the bottom or a side, its end a round palm.
+        start = (int(rng.uniform(0.2, 0.8) * w), h + 20)
+        end = (int(start[0] + rng.uniform(-0.3, 0.3) * w), int(h * (1 - reach)))
+        thick = int(rng.uniform(0.12, 0.25) * min(h, w))
+        cv2.line(mask, start, end, 255, thick)
+        cv2.circle(mask, end, int(thick * 0.8), 255, -1)
+    else:
+        side = int(rng.integers(0, 4))
+        box_w, box_h = int(rng.uniform(0.2, 0.35) * w), int(reach * h)
+        x = int(rng.uniform(0, w - box_w))
+        y = -20 if side % 2 == 0 else h - box_h + 20
+        cv2.rectangle(mask, (x, y), (x + box_w, y + box_h), 255, -1)
+    softness = rng.uniform(0.01, 0.04) * max(h, w)
+    shadow = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), softness)
+    return picture * (1.0 - rng.uniform(0.25, 0.55) * shadow[..., None])
 
 
 def _photograph(image: np.ndarray, rng: np.random.Generator, tilted: bool = False) -> np.ndarray:
