@@ -127,16 +127,53 @@ def test_a_page_given_as_one_line_says_it_found_several(real_scans_dir: Path) ->
     assert json.loads(json.dumps(reading.to_dict()))["notes"]
 
 
-def test_train_a_line_model_from_the_command_line(tmp_path: Path) -> None:
+def _train(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitscan.cli", "train", "--model", "lines", *arguments],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_train_a_line_model_then_fine_tune_it_on_your_own_lines(tmp_path: Path, test_digits) -> None:
     pytest.importorskip("torch")
+    import cv2
+
+    from digitscan.training.lines import synthesise_line
+
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "digitscan.cli", "train", "--model", "lines", "--lines", "128", "--epochs", "1",
-         "--batch-size", "32", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    result = _train("--lines", "128", "--epochs", "1", "--batch-size", "32", "--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "lines read exactly" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_lines"] == 128 and 0.0 <= metrics["exact"] <= 1.0 and metrics["cer"] >= 0
     assert (out / "model.onnx").is_file() and (out / "history.csv").read_text().count("\n") == 2
+    assert json.loads((out / "config.json").read_text())["model"]["name"] == "lines"
     reading = Reader(line_model=out / "model.onnx").read(np.full((40, 200), 255, np.uint8), layout="line")[0]
     assert reading.digits == []
+
+    # A user's own labelled lines: images/ and labels.csv (file,text), starting from the run.
+    folder = tmp_path / "my-lines"
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    rows = ["file,text"]
+    for i in range(24):
+        picture, text = synthesise_line(rng, test_digits.images, test_digits.labels)
+        cv2.imwrite(str(folder / "images" / f"{i}.png"), picture)
+        rows.append(f"{i}.png,{text}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    tuned = tmp_path / "tuned"
+    result = _train("--data", str(folder), "--init", str(out), "--epochs", "1", "--batch-size", "8",
+                    "--out", str(tuned))
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tuned / "metrics.json").read_text())
+    assert metrics["train_lines"] == 22 and "10% held out" in metrics["data"]
+
+
+def test_bad_line_folders_and_init_say_what_is_wrong(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels.csv").write_text("file,text\na.png,12a4\n")
+    result = _train("--data", str(tmp_path), "--out", str(tmp_path / "r1"))
+    assert result.returncode != 0 and "holds more than digits" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    result = _train("--init", str(tmp_path / "nowhere"), "--lines", "16", "--out", str(tmp_path / "r2"))
+    assert result.returncode != 0 and "no line model weights" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -54,6 +54,8 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     bf16 = use_bf16(config.precision, device, torch)
     torch.manual_seed(config.seed)
 
+    initial_weights = _initial_weights(config.init) if config.init else None
+
     # ---- data: lines as float16 arrays (32, W) with their texts ---------------------------
     prepare_start = time.perf_counter()
     train_lines_, train_texts, val_lines, val_texts, val_name = _load_data(config, progress)
@@ -62,8 +64,8 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
 
     # ---- model and optimiser ---------------------------------------------------------------
     model = build_line_model(LINE_MODEL_CONFIGS["lines"]).to(device)
-    if config.init:
-        model.load_state_dict(_initial_weights(config.init), strict=True)
+    if initial_weights is not None:
+        model.load_state_dict(initial_weights, strict=True)
     model = model.to(memory_format=torch.channels_last)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -182,10 +184,6 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
 def _load_data(config: TrainConfig, progress: bool):
     from .mnist import load_mnist
 
-    test = load_mnist("test", config.data_dir)
-    # A quick trial run (a few hundred lines) is validated on fewer lines to stay quick.
-    n_val = min(VALIDATION_LINES, max(100, config.lines // 4))
-    val_lines, val_texts = _synthesise(n_val, _VALIDATION_SEED, test.images, test.labels, 1)
     if config.data != "mnist":
         lines, texts = load_line_folder(config.data)
         rng = np.random.default_rng(config.seed)
@@ -197,6 +195,10 @@ def _load_data(config: TrainConfig, progress: bool):
         kept = order[n_val:]
         return ([lines[i] for i in kept], [texts[i] for i in kept], [lines[i] for i in held],
                 [texts[i] for i in held], f"{config.data} (10% held out)")
+    test = load_mnist("test", config.data_dir)
+    # A quick trial run (a few hundred lines) is validated on fewer lines to stay quick.
+    n_val = min(VALIDATION_LINES, max(100, config.lines // 4))
+    val_lines, val_texts = _synthesise(n_val, _VALIDATION_SEED, test.images, test.labels, 1)
     train = load_mnist("train", config.data_dir)
     if progress:
         print(f"synthesising {config.lines:,} training lines from MNIST's training digits ...", flush=True)
@@ -219,13 +221,27 @@ def _synthesise(count: int, seed: int, images: np.ndarray, labels: np.ndarray, w
             lines += part_lines
             texts += part_texts
         return lines, texts
-    with ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(make_line_set, size, chunk_seed, images, labels) for size, chunk_seed in jobs]
-        for future in futures:
-            part_lines, part_texts = future.result()
+    # The digits go to each worker once, not with every chunk.
+    with ProcessPoolExecutor(workers, initializer=_hold_digits, initargs=(images, labels)) as pool:
+        for part_lines, part_texts in pool.map(_make_chunk, jobs):
             lines += part_lines
             texts += part_texts
     return lines, texts
+
+
+_DIGITS: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _hold_digits(images: np.ndarray, labels: np.ndarray) -> None:
+    global _DIGITS
+    _DIGITS = (images, labels)
+
+
+def _make_chunk(job: tuple[int, int]):
+    from .lines import make_line_set
+
+    assert _DIGITS is not None
+    return make_line_set(job[0], job[1], *_DIGITS)
 
 
 def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[str]]:
@@ -289,10 +305,15 @@ def _batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator):
         yield batches[index]
 
 
+# Batches are padded to a multiple of this width: a handful of shapes instead of hundreds,
+# so oneDNN reuses its compiled kernels instead of making new ones for nearly every batch.
+_WIDTH_STEP = 32
+
+
 def _batch(lines: list[np.ndarray], texts: list[str], rng: np.random.Generator, torch):
     from ..reading.lines import COLUMNS_PER_STEP, SYMBOLS
 
-    widest = max(line.shape[1] for line in lines)
+    widest = -(-max(line.shape[1] for line in lines) // _WIDTH_STEP) * _WIDTH_STEP
     images = np.zeros((len(lines), 1, lines[0].shape[0], widest), np.float32)
     for row, line in enumerate(lines):
         images[row, 0, :, : line.shape[1]] = line
