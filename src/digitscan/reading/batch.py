@@ -174,10 +174,14 @@ _reader = None  # the worker's Reader, made once by _start_worker
 
 def _start_worker(model: str | None, min_confidence: float) -> None:
     global _reader
+    import signal
+
     import cv2
 
     from .reader import Reader
 
+    # Ctrl-C is for the main process, which stops the workers; not a traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One thread each: the parallelism is the worker processes.
     cv2.setNumThreads(1)
     _reader = Reader(model, min_confidence=min_confidence, threads=1)
@@ -236,6 +240,8 @@ def read_files(inputs: Iterable[str | os.PathLike[str]], *, jobs: int | None = N
     ``format``: ``"jsonl"`` or ``"csv"`` (the lines to write, made in the workers) or
     ``"readings"`` (the ``Reading`` objects, without the 28x28 network inputs). ``skip``:
     files for which it returns True are not read (``read_batch`` passes those already done).
+    Fewer than 16 files, or standard input, are read in this process. A script that starts
+    workers needs the usual ``if __name__ == "__main__":`` guard of multiprocessing.
 
     >>> for result in read_files(["scans/"], jobs=2):            # doctest: +SKIP
     ...     print(result.file, result.lines[0][:40])

@@ -39,6 +39,8 @@ OUTPUT_FORMATS = ("jsonl", "parquet", "csv")
 _FILES_PER_BATCH = 32
 # Ray counts CPUs to place work: the actors take most of a CPU each, and the tasks that
 # load files (waiting on storage, mostly) the rest, so neither starves the other.
+_BATCHES_PER_BLOCK = 4
+_MAX_BLOCKS = 20_000
 _ACTOR_CPUS = 0.9
 _LOAD_CPUS = 0.1
 
@@ -65,7 +67,7 @@ def _is_uri(name: str) -> bool:
 class _ReadFiles:
     """One actor: a Reader loaded once, reading a batch of files' bytes per call."""
 
-    def __init__(self, names: dict[str, str], layout: str, model: str | None, min_confidence: float,
+    def __init__(self, roots: list[tuple[str, str]], layout: str, model: str | None, min_confidence: float,
                  max_pages: int) -> None:
         import cv2
 
@@ -73,14 +75,26 @@ class _ReadFiles:
 
         cv2.setNumThreads(1)  # the parallelism is the actors
         self.reader = Reader(model, min_confidence=min_confidence, threads=1)
-        self.names, self.layout, self.max_pages = names, layout, max_pages
+        # Longest first, so that a file inside two of the inputs is named by the nearer one.
+        self.roots = sorted(roots, key=lambda root: len(root[0]), reverse=True)
+        self.layout, self.max_pages = layout, max_pages
+
+    def name(self, path: str) -> str:
+        """A local file by the name the user's input gives it (as the single-process reader
+        names it), from the absolute path Ray reads it by; a URI's file by Ray's path."""
+        for absolute, given in self.roots:
+            if path == absolute:
+                return given
+            if path.startswith(absolute + "/"):
+                return given.rstrip("/") + path[len(absolute):] if given.rstrip("/") else path
+        return path
 
     def __call__(self, batch: dict[str, Any]) -> Any:
         import pyarrow as pa
 
         def pages() -> Iterable[Any]:
             for data, path in zip(batch["bytes"], batch["path"], strict=True):
-                name = self.names.get(path, path)
+                name = self.name(str(path))
                 if len(data) > MAX_FILE_BYTES:
                     from .imageio import Page
 
@@ -125,7 +139,7 @@ def read_on_ray(inputs: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     if layout not in LAYOUTS:
         raise DigitscanError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     started = time.perf_counter()
-    paths, names = _dataset_paths(inputs)
+    paths, roots = _dataset_paths(inputs)
     out = os.fspath(out)
     if not _is_uri(out) and os.path.isfile(out):
         raise DigitscanError(f"--out {out}: is a file; Ray writes a folder of files (name a folder)")
@@ -142,9 +156,15 @@ def read_on_ray(inputs: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     size = actors or max(1, cpus)
     extensions = sorted({suffix.lstrip(".") for suffix in IMAGE_SUFFIXES}
                         | {suffix.lstrip(".").upper() for suffix in IMAGE_SUFFIXES})
-    files = ray.data.read_binary_files(paths, include_paths=True, file_extensions=extensions, num_cpus=_LOAD_CPUS)
+    # Blocks of a few batches each, so that actors start on the first files while the rest
+    # load (left to Ray, a few thousand small files are one block per CPU, read before any
+    # is handed on). A directory URI's files are counted by Ray, which then decides.
+    blocks = None if any(_is_uri(path) for path in paths) else max(
+        size * 4, min(len(paths) // (_FILES_PER_BATCH * _BATCHES_PER_BLOCK), _MAX_BLOCKS))
+    files = ray.data.read_binary_files(paths, include_paths=True, file_extensions=extensions, num_cpus=_LOAD_CPUS,
+                                       override_num_blocks=blocks)
     rows = files.map_batches(
-        _ReadFiles, fn_constructor_args=(names, layout, None if model is None else os.fspath(model),
+        _ReadFiles, fn_constructor_args=(roots, layout, None if model is None else os.fspath(model),
                                          float(min_confidence), int(max_pages)),
         batch_size=_FILES_PER_BATCH, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=size),
         num_cpus=_ACTOR_CPUS,
@@ -157,11 +177,11 @@ def read_on_ray(inputs: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     return RaySummary(int(counts["file"].nunique()), len(counts), int(failed_files), time.perf_counter() - started)
 
 
-def _dataset_paths(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[str], dict[str, str]]:
-    """The paths to hand to Ray, and for local files the name each is reported by (the
-    user's, as the single-process reader reports it, not the absolute path Ray sees)."""
+def _dataset_paths(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The paths to hand to Ray (local folders listed here, as the single-process reader
+    lists them), and each local input's absolute path with the name the user gave it."""
     paths: list[str] = []
-    names: dict[str, str] = {}
+    roots: list[tuple[str, str]] = []
     for item in inputs:
         name = os.fspath(item)
         if _is_uri(name):
@@ -169,13 +189,12 @@ def _dataset_paths(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
             continue
         if name == "-":
             raise DigitscanError("--ray reads files and folders, not standard input")
+        roots.append((os.path.abspath(name), name))
         for file in iter_files([name]):
             if not os.path.isfile(file):
                 raise DigitscanError(f"{file}: no such file, or a folder with no images "
                                      "(--ray reads only what exists)")
-            absolute = os.path.abspath(file)
-            paths.append(absolute)
-            names[absolute] = file
+            paths.append(os.path.abspath(file))
     if not paths:
         raise DigitscanError("nothing to read")
-    return paths, names
+    return paths, roots
