@@ -98,7 +98,7 @@ def test_every_section_of_the_template_in_order(html_report: str) -> None:
     titles = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", html_report)
     assert [(int(n), unescape(t)) for n, t in titles] == list(enumerate(TEMPLATE, start=1))
     sub = [unescape(t) for t in re.findall(r"<h3>([^<]+)</h3>", html_report)]
-    assert sub[0].startswith("6.1") and sub[-1] == "6.7 New sample data prediction"
+    assert sub[0].startswith("6.1") and sub[-1] == "6.6 New sample data prediction"
 
 
 def test_output_numbers_match_metrics_and_history(html_report: str, tiny_run: Path) -> None:
@@ -183,7 +183,7 @@ def test_samples_section_reads_the_bundled_examples(html_report: str, tiny_run: 
     tables = tables_of(html_report)
     digit_tables = [rows for caption, rows in tables if caption.startswith("Each digit found")]
     assert len(digit_tables) == len(examples)
-    # A compact grid: (#, network saw, read) for three digits a row; the last row may be short.
+    # A compact grid: (#, network saw, read) for four digits a row; the last row may be short.
     assert digit_tables and all(row[1] == "<img>" for rows in digit_tables for row in rows[1:])
     assert all(cell in ("<img>", "") for rows in digit_tables for row in rows[1:] for cell in row[1::3])
 
@@ -343,22 +343,135 @@ def test_chromium_shows_the_report_without_errors(
         assert lightest - darkest > 100  # text and pictures, not a blank page
 
 
-def test_pdf_renders_to_pages(html_report: str, chromium: Path) -> None:
+def test_each_section_on_a_desktop_screen(html_report: str, chromium: Path, tmp_path: Path) -> None:
+    """Every section shown at 1280x900 without a console error; a screenshot of each is kept
+    in the test's temp dir (section-0.png is the title block) to look at."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from digitscan.report.pdf import CHROMIUM_ARGS
+
+    page_file = tmp_path / "report.html"
+    page_file.write_text(html_report, encoding="utf-8")
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+            page.goto(page_file.as_uri(), wait_until="load")
+            page.locator("header").screenshot(path=str(tmp_path / "section-0.png"))
+            for number in range(1, len(TEMPLATE) + 1):
+                page.locator(f"#s{number}").screenshot(path=str(tmp_path / f"section-{number}.png"))
+            # Side by side on a desktop: the two learning curves share one line.
+            tops = page.evaluate("[...document.querySelectorAll('#s6 .row')[0].querySelectorAll('img')]"
+                                 ".map(i => i.getBoundingClientRect().top)")
+        finally:
+            browser.close()
+    assert problems == []
+    assert len(tops) == 2 and tops[0] == tops[1]
+    for number in range(len(TEMPLATE) + 1):
+        with Image.open(tmp_path / f"section-{number}.png") as shot:
+            assert shot.width > 600 and shot.height > 50
+            darkest, lightest = shot.convert("L").getextrema()
+            assert lightest - darkest > 100, f"section {number} is blank"
+
+
+def test_pdf_renders_to_pages(html_report: str, chromium: Path, tmp_path: Path) -> None:
     import pypdfium2
 
     from digitscan.report.pdf import html_to_pdf
 
-    data = html_to_pdf(html_report)  # what write_report(..., format="pdf") writes
+    problems: list[str] = []
+    data = html_to_pdf(html_report, problems)  # what write_report(..., format="pdf") writes
+    assert problems == []
     assert data[:5] == b"%PDF-"
     document = pypdfium2.PdfDocument(data)
     try:
-        assert len(document) > 1
+        # A standard run's report was 13 pages, mostly blank page bottoms under pictures
+        # pushed to the next page; sized for paper it takes about 8.
+        assert 2 <= len(document) <= 9
         first_page = document[0].get_textpage().get_text_range()
         assert "Lab report" in first_page and "1. Aim" in first_page
         every_page = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
-        assert "6.7 New sample data prediction" in every_page and "7. Result" in every_page
+        assert "6.6 New sample data prediction" in every_page and "7. Result" in every_page
+        for index in range(len(document)):  # the pages as pictures, to look at
+            document[index].render(scale=0.6).to_pil().save(tmp_path / f"page-{index + 1}.png")
     finally:
         document.close()
+
+
+# ---- the pictures -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 5, 40])
+def test_learning_curves_have_whole_epoch_ticks(epochs: int) -> None:
+    from digitscan.training.plots import curve_figure, epoch_ticks
+
+    history = [{"epoch": e, "loss": 1 / e, "val_loss": 0.8 / e, "accuracy": 1 - 0.1 / e, "val_accuracy": 0.99}
+               for e in range(1, epochs + 1)]
+    for key in ("loss", "accuracy"):
+        ticks = epoch_ticks(curve_figure(history, key, key))
+        assert ticks and all(tick == int(tick) for tick in ticks), ticks
+        assert min(ticks) >= 1 and max(ticks) <= epochs
+        if epochs <= 15:
+            assert ticks == list(range(1, epochs + 1))  # one tick per epoch: 1, not 0.96 and 1.02
+
+
+def test_learning_curves_of_the_run_have_whole_epoch_ticks(tiny_run: Path) -> None:
+    from digitscan.training.plots import curve_figure, epoch_ticks
+
+    with open(tiny_run / "history.csv", newline="") as handle:
+        history = [{key: (int(value) if key == "epoch" else float(value)) for key, value in row.items()}
+                   for row in csv.DictReader(handle)]
+    assert epoch_ticks(curve_figure(history, "loss", "loss")) == [1.0, 2.0]
+
+
+def _evaluation(count: int = 2000, seed: int = 0):
+    """A made-up Evaluation: mostly confident and right, a tail of unsure and wrong."""
+    from digitscan.training.evaluation import Evaluation
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count)
+    confidence = np.where(rng.random(count) < 0.9, rng.uniform(0.97, 1.0, count), rng.uniform(0.35, 0.97, count))
+    answers = np.where(rng.random(count) < confidence, labels, (labels + 1) % 10)
+    probabilities = np.full((count, 10), 0.0)
+    probabilities[np.arange(count), answers] = confidence
+    probabilities[np.arange(count), (answers + 2) % 10] = 1 - confidence
+    return Evaluation("made-up", "made-up", labels, probabilities, 0.0, images=rng.random((count, 28, 28)))
+
+
+def test_calibration_shows_counts_and_marks_sparse_bins() -> None:
+    from digitscan.training.metrics import reliability_bins
+    from digitscan.training.plots import SPARSE_BIN, calibration_figure
+
+    evaluation = _evaluation()
+    bins = [b for b in reliability_bins(evaluation.confidence, evaluation.correct) if b["count"]]
+    assert any(b["count"] < SPARSE_BIN for b in bins) and any(b["count"] >= SPARSE_BIN for b in bins)
+    curve, counts = calibration_figure(evaluation).axes
+    # Every non-empty bin's count is written over its bar.
+    assert sorted(int(t.get_text().replace(",", "")) for t in counts.texts) == sorted(b["count"] for b in bins)
+    lines = {line.get_label(): line for line in curve.get_lines()}
+    joined = next(line for label, line in lines.items() if label.startswith("model"))
+    hollow = next(line for label, line in lines.items() if label.startswith("fewer than"))
+    # The line joins only the bins with enough pictures; the sparse ones stand apart, hollow.
+    assert list(joined.get_xdata()) == [b["confidence"] for b in bins if b["count"] >= SPARSE_BIN]
+    assert list(hollow.get_xdata()) == [b["confidence"] for b in bins if b["count"] < SPARSE_BIN]
+    assert hollow.get_linestyle() == "None" and hollow.get_markerfacecolor() == "none"
+
+
+def test_misclassified_labels_are_readable_on_paper() -> None:
+    from digitscan.training.plots import misclassified_figure
+
+    evaluation = _evaluation()
+    figure = misclassified_figure(evaluation.images, evaluation, limit=20)
+    titles = [axis.title for axis in figure.axes if axis.get_title()]
+    assert len(titles) == 20
+    # The report prints this picture 18 cm wide at most: the labels come out at 8 pt or more.
+    width_cm = figure.get_figwidth() * 2.54
+    assert all(title.get_fontsize() * min(1.0, 18 / width_cm) >= 8 for title in titles)
 
 
 def test_title_block_program_code_and_no_machine_paths(tiny_run: Path, tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def train(
         console.print(f"[yellow]interrupted[/]: kept {metrics['epochs_completed']} complete epoch(s)")
     what = "lines read exactly" if model == "lines" else "test accuracy"
     console.print(
-        f"{what} {metrics['accuracy']:.4f} on {metrics['data']} after "
+        f"{what} {metrics['accuracy']:.4f} on {escape(str(metrics['data']))} after "
         f"{metrics['epochs_completed']} epoch(s), {metrics['train_seconds']:.1f} s of training"
     )
     console.print(f"run directory: {result.run_dir}", markup=False)
@@ -448,7 +448,7 @@ def serve(
     from .reading.classifier import resolve_model
 
     resolve_model(model)  # a bad --model is one line here, not a traceback in a worker
-    console.print(f"digitscan serving on http://{host}:{port}/ (API docs at /docs)")
+    console.print(f"digitscan serving on http://{host}:{port}/ (API docs at /docs)", markup=False)
     run_server(host=host, port=port, workers=workers, model=model)
 # ----- end serve -----------------------------------------------------------------------------
 
@@ -552,7 +552,7 @@ def lab(
     metrics = result.metrics
     what = "lines read exactly" if model == "lines" else "test accuracy"
     console.print(
-        f"{what} {metrics['accuracy']:.4f} on {metrics['data']} after "
+        f"{what} {metrics['accuracy']:.4f} on {escape(str(metrics['data']))} after "
         f"{metrics['epochs_completed']} epoch(s), {metrics['train_seconds']:.1f} s of training"
     )
     which = f"{len(pictures)} sample(s)" if pictures else "the bundled example scans"

@@ -8,6 +8,7 @@ turns them into a page.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "LabReport",
     "Paragraph",
     "Picture",
+    "Row",
     "Section",
     "Steps",
     "Subheading",
@@ -39,6 +41,15 @@ class Picture:
     alt: str
     width: int  # CSS pixels it is shown at, at most
     pixelated: bool = False
+    print_height: float = 7.0  # centimetres it may take on a printed page, at most
+
+    @property
+    def print_width(self) -> float:
+        """Centimetres wide on paper: ``width`` CSS pixels, narrowed to keep within
+        ``print_height`` at the picture's own proportions."""
+        pixels_wide, pixels_high = struct.unpack(">II", self.png[16:24])  # the PNG's IHDR
+        screen_cm = self.width * 2.54 / 96
+        return min(screen_cm, self.print_height * pixels_wide / max(1, pixels_high))
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class Facts:
 
     rows: list[tuple[str, str]]
     caption: str = ""
+    pairs_per_row: int = 1  # 2 or 3: a long list as a compact grid of pairs
 
 
 Cell = str | Picture
@@ -96,7 +108,15 @@ class Subheading:
     level: int = 3
 
 
-Block = Paragraph | Steps | Facts | Table | Figure | Code | Subheading
+@dataclass(frozen=True)
+class Row:
+    """Blocks side by side where the page is wide enough (a picture and its table, two
+    plots), one under the other on a phone."""
+
+    blocks: list[Paragraph | Facts | Table | Figure]
+
+
+Block = Paragraph | Steps | Facts | Table | Figure | Code | Subheading | Row
 
 
 @dataclass(frozen=True)
@@ -123,7 +143,9 @@ class LabReport:
     credits: list[tuple[str, str]] = field(default_factory=list)
 
 
-def picture_from_array(image: np.ndarray, name: str, alt: str, width: int, pixelated: bool = False) -> Picture:
+def picture_from_array(
+    image: np.ndarray, name: str, alt: str, width: int, pixelated: bool = False, print_height: float = 7.0
+) -> Picture:
     """A Picture of a uint8 (or [0, 1] float) grey or RGB array, as PNG."""
     from PIL import Image
 
@@ -132,4 +154,4 @@ def picture_from_array(image: np.ndarray, name: str, alt: str, width: int, pixel
         pixels = (np.clip(pixels, 0.0, 1.0) * 255).round().astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
-    return Picture(name, buffer.getvalue(), alt, width, pixelated)
+    return Picture(name, buffer.getvalue(), alt, width, pixelated, print_height)

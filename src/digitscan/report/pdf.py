@@ -55,8 +55,10 @@ def check_pdf_tools() -> Path:
     return chromium
 
 
-def html_to_pdf(html: str) -> bytes:
-    """The PDF of ``html`` on A4 pages, backgrounds printed."""
+def html_to_pdf(html: str, problems: list[str] | None = None) -> bytes:
+    """The PDF of ``html`` on A4 pages, backgrounds printed. ``problems``, when given,
+    receives what Chromium reported while printing: console errors and warnings, script
+    errors, loads that failed (for a report: none)."""
     chromium = check_pdf_tools()
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -66,6 +68,10 @@ def html_to_pdf(html: str) -> bytes:
             browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()
+                if problems is not None:
+                    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+                    page.on("pageerror", lambda e: problems.append(str(e)))
+                    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
                 page.set_content(html, wait_until="load")
                 page.emulate_media(media="print")
                 return page.pdf(

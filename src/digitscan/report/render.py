@@ -21,6 +21,7 @@ from .blocks import (
     LabReport,
     Paragraph,
     Picture,
+    Row,
     Section,
     Steps,
     Subheading,
@@ -45,7 +46,10 @@ h4 { font-size: 1rem; margin: 1.3rem 0 0.4rem; font-family: ui-monospace, Menlo,
 .about { color: #57606a; font-size: 0.9rem; margin: 0.1rem 0; }
 nav ol { padding-left: 1.4rem; columns: 2; font-size: 0.95rem; }
 figure { margin: 1rem 0; text-align: center; break-inside: avoid; page-break-inside: avoid; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
+figure img { border: 1px solid #e1e4e8; }
+/* Each picture carries the width it is shown at (--width) and on paper (--print-width,
+   sized in Python so that it keeps within its print height); it keeps its proportions. */
+main img { width: var(--width, auto); max-width: 100%; height: auto; }
 figcaption { font-size: 0.88rem; color: #57606a; margin-top: 0.3rem; }
 img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; border: 1px solid #999; }
 .scroll { overflow-x: auto; margin: 0.8rem 0; }
@@ -54,7 +58,14 @@ caption { caption-side: bottom; font-size: 0.85rem; color: #57606a; padding-top:
 th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; vertical-align: middle; }
 th { background: #f6f8fa; text-align: left; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td { white-space: pre-line; }
 table.facts th { width: 14rem; }
+table.facts.pairs th { width: auto; }
+table.facts.pairs td + th { border-left: 2px solid #d0d7de; }
+/* Side by side while there is room: two plots, a picture and its table. */
+.row { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; justify-content: center; align-items: flex-start; }
+.row > * { flex: 1 1 0; min-width: 15rem; }
+.row > .scroll { flex: 0 1 auto; min-width: 0; }
 /* Long commands wrap at spaces (a path too long for the line breaks where it must), so
    nothing is cut off on screen or on paper. */
 pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 0.6rem 0.8rem; overflow-x: auto;
@@ -66,23 +77,40 @@ table.credits th, table.credits td { border: 0; background: none; padding: 0.1re
   main { padding: 0.6rem 0.7rem 2rem; }
   nav ol { columns: 1; }
   table.facts th { width: auto; }
+  .row { display: block; }
 }
 @media print {
-  body { font-size: 11pt; }
+  body { font-size: 10pt; line-height: 1.4; }
+  p { margin: 0.5em 0; }
+  nav ol { columns: 4; margin: 0.4rem 0; }
+  h1 { margin-top: 0; }
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, h4 { break-after: avoid; page-break-after: avoid; }
   .scroll { overflow: visible; }
   /* A table or listing is moved whole to the next page rather than leaving its header
      (or first lines) alone at the bottom; one longer than a page repeats its header. */
-  pre, table, .scroll { break-inside: avoid; page-break-inside: avoid; }
+  pre, table, .scroll, .row { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
   /* Pictures at a size that reads on paper, two or three to a page rather than one. */
-  figure img { max-height: 7.2cm; width: auto; }
-  figure { margin: 0.5rem 0; }
+  figure img { width: var(--print-width, auto); }
+  figure { margin: 0.4rem 0; }
+  figcaption { font-size: 8.5pt; }
+  table { font-size: 8.5pt; }
+  caption { font-size: 8pt; }
+  th, td { padding: 0.1rem 0.35rem; }
+  pre { font-size: 7.8pt; padding: 0.35rem 0.5rem; }
+  td img { width: 30px; }
+  .row { flex-wrap: nowrap; }
+  .row > * { flex: 0 1 auto; min-width: 0; }
+  /* A picture in a row keeps its print size; the table beside it takes what is left. */
+  .row > figure { flex: 0 0 auto; width: min-content; }
+  .row figure img { max-width: none; }
+  .row table { font-size: 7.5pt; }
   h2 { margin-top: 1.2rem; }
+  h3 { margin: 0.9rem 0 0.3rem; }
   tr { break-inside: avoid; page-break-inside: avoid; }
-  p:has(+ .scroll), p:has(+ pre), p:has(+ figure) { break-after: avoid; page-break-after: avoid; }
+  p:has(+ .scroll), p:has(+ pre), p:has(+ figure), p:has(+ .row) { break-after: avoid; page-break-after: avoid; }
 }
 """
 
@@ -135,12 +163,27 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Figure):
         return f"<figure>{_html_img(block.picture)}<figcaption>{escape(block.caption)}</figcaption></figure>"
     if isinstance(block, Facts):
-        rows = "".join(f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in block.rows)
-        caption = f"<caption>{escape(block.caption)}</caption>" if block.caption else ""
-        return f'<div class="scroll"><table class="facts">{caption}{rows}</table></div>'
+        return _html_facts(block)
+    if isinstance(block, Row):
+        return '<div class="row">' + "".join(_html_block(part) for part in block.blocks) + "</div>"
     if isinstance(block, Table):
         return _html_table(block)
     raise TypeError(f"no HTML for {type(block).__name__}")
+
+
+def _html_facts(facts: Facts) -> str:
+    per_row = max(1, facts.pairs_per_row)
+    # Filled down the columns, so a reader goes down the first pairs, then the next.
+    height = -(-len(facts.rows) // per_row)
+    columns = [facts.rows[i * height:(i + 1) * height] for i in range(per_row)]
+    rows = "".join(
+        "<tr>" + "".join(f"<th>{escape(column[line][0])}</th><td>{escape(column[line][1])}</td>"
+                         if line < len(column) else "<th></th><td></td>" for column in columns) + "</tr>"
+        for line in range(height)
+    )
+    caption = f"<caption>{escape(facts.caption)}</caption>" if facts.caption else ""
+    css = "facts pairs" if per_row > 1 else "facts"
+    return f'<div class="scroll"><table class="{css}">{caption}{rows}</table></div>'
 
 
 def _html_table(table: Table) -> str:
@@ -160,7 +203,7 @@ def _html_img(picture: Picture) -> str:
     css = ' class="pixelated"' if picture.pixelated else ""
     return (
         f'<img{css} src="data:image/png;base64,{data}" alt="{escape(picture.alt)}" '
-        f'style="width:{picture.width}px">'
+        f'style="--width:{picture.width}px; --print-width:{picture.print_width:.2f}cm">'
     )
 
 
@@ -209,6 +252,11 @@ def _md_block(block: Block, link) -> list[str]:
         return _md_table(table, link)
     if isinstance(block, Table):
         return _md_table(block, link)
+    if isinstance(block, Row):
+        lines: list[str] = []
+        for part in block.blocks:
+            lines += _md_block(part, link) + [""]
+        return lines[:-1]
     raise TypeError(f"no Markdown for {type(block).__name__}")
 
 

@@ -21,14 +21,17 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..training.plots import SPARSE_BIN
 from .blocks import (
     Block,
+    Cell,
     Code,
     Facts,
     Figure,
     LabReport,
     Paragraph,
     Picture,
+    Row,
     Section,
     Steps,
     Subheading,
@@ -46,7 +49,9 @@ _SAMPLE_WIDTH = 900
 # Digits listed per sample page; a full form can hold hundreds.
 _DIGITS_LISTED = 60
 # Digits side by side in a row of the per-sample table.
-_DIGITS_PER_ROW = 3
+_DIGITS_PER_ROW = 4
+# Mistakes side by side in a row of their table.
+_MISTAKES_PER_ROW = 2
 
 
 def build_report(
@@ -164,12 +169,16 @@ def _problem_and_dataset(run: RunRecord, dataset: DatasetFacts) -> Section:
         ))
     used_images = dataset.train_images[: dataset.used]
     used_labels = dataset.train_labels[: dataset.used]
-    blocks.append(Figure(
-        _samples_grid(used_images, used_labels),
-        "Ten training pictures of each digit, one row per class from 0 at the top to 9 at the bottom, "
-        "as the network receives them.",
-    ))
-    blocks += _class_balance(dataset)
+    balance, balance_text = _class_balance(dataset)
+    blocks.append(Row([
+        Figure(
+            _samples_grid(used_images, used_labels),
+            "Ten training pictures of each digit, one row per class from 0 at the top to 9 at the bottom, "
+            "as the network receives them.",
+        ),
+        balance,
+    ]))
+    blocks.append(balance_text)
     if dataset.checksums:
         all_match = all(check.ok for check in dataset.checksums)
         blocks.append(Table(
@@ -203,10 +212,11 @@ def _samples_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 10) -
     return picture_from_array(
         np.kron(grid, np.ones((2, 2), np.uint8)), "dataset_samples.png",
         "A grid of training digits, one row per class, 0 at the top", 2 * grid.shape[1], pixelated=True,
+        print_height=5,
     )
 
 
-def _class_balance(dataset: DatasetFacts) -> list[Block]:
+def _class_balance(dataset: DatasetFacts) -> tuple[Table, Paragraph]:
     train_counts = np.bincount(dataset.train_labels.astype(int), minlength=10)
     used_counts = np.bincount(dataset.train_labels[: dataset.used].astype(int), minlength=10)
     test_counts = np.bincount(dataset.test_labels.astype(int), minlength=10)
@@ -244,10 +254,10 @@ def _class_balance(dataset: DatasetFacts) -> list[Block]:
             f"The classes are not balanced: {extremes}, so read the per-digit recall in the classification "
             "report, not the accuracy alone."
         )
-    return [
+    return (
         Table(columns, rows, caption="Class balance: pictures of each digit.", numeric=set(range(1, len(columns)))),
         Paragraph(balance),
-    ]
+    )
 
 
 # ---- 3. Neural network model ---------------------------------------------------------------
@@ -277,7 +287,8 @@ def _model(run: RunRecord, rows: list, parameters: int) -> Section:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.png"
         draw_diagram(rows, f"digitscan '{model}' network", path)
-        diagram = Picture("model_diagram.png", path.read_bytes(), f"Diagram of the '{model}' network", 460)
+        diagram = Picture("model_diagram.png", path.read_bytes(), f"Diagram of the '{model}' network", 460,
+                          print_height=8.5)
     layers = [row for row in rows if row.kind not in ("Identity",)]
     weighted = [row for row in rows if row.parameters]
     table_rows = [
@@ -290,12 +301,15 @@ def _model(run: RunRecord, rows: list, parameters: int) -> Section:
             f"per digit, turned into probabilities by softmax. It has {len(layers)} layers, {len(weighted)} of them "
             f"with weights, and {parameters:,} trainable parameters."
         ),
-        Figure(diagram, "The network, input at the top; each box gives the layer, its output shape and parameters."),
-        Table(
-            ["Layer (type)", "Output shape", "Param #"], table_rows,
-            caption="Summary, as Keras' model.summary() printed it in the lab (shapes without the batch size).",
-            numeric={2},
-        ),
+        Row([
+            Figure(diagram, "The network, input at the top; each box gives the layer, its output shape and "
+                   "parameters."),
+            Table(
+                ["Layer (type)", "Output shape", "Param #"], table_rows,
+                caption="Summary, as Keras' model.summary() printed it in the lab (shapes without the batch size).",
+                numeric={2},
+            ),
+        ]),
     ])
 
 
@@ -404,9 +418,10 @@ def _program(run: RunRecord) -> Section:
             ("ONNX Runtime (this report)", _version_of("onnxruntime")),
         ],
         caption="Versions",
+        pairs_per_row=2,
     ))
     settings = [(name, _setting_text(value)) for name, value in train.items()]
-    blocks.append(Facts(settings, caption="Training settings (config.json)"))
+    blocks.append(Facts(settings, caption="Training settings (config.json)", pairs_per_row=3))
     return Section(5, "Program", blocks)
 
 
@@ -483,33 +498,40 @@ def _version_of(package: str) -> str:
 def _output(run: RunRecord, samples: list[SampleReading], bundled: bool) -> Section:
     metrics = run.metrics
     blocks: list[Block] = [
-        Subheading("6.1 Training and validation loss"),
-        Figure(Picture("loss.png", run.picture("loss.png"), "Loss per epoch", 560),
-               "Cross-entropy loss per epoch on the training pictures and on the validation (test) pictures."),
+        Subheading("6.1 Training and validation loss and accuracy"),
+        Row([
+            Figure(Picture("loss.png", run.picture("loss.png"), "Loss per epoch", 420, print_height=4.8),
+                   "Cross-entropy loss per epoch on the training pictures and on the validation (test) pictures."),
+            Figure(Picture("accuracy.png", run.picture("accuracy.png"), "Accuracy per epoch", 420, print_height=4.8),
+                   "Share of pictures classified correctly per epoch."),
+        ]),
         Paragraph(_why_training_loss_is_higher(run)),
         _history_table(run.history),
-        Subheading("6.2 Training and validation accuracy"),
-        Figure(Picture("accuracy.png", run.picture("accuracy.png"), "Accuracy per epoch", 560),
-               "Share of pictures classified correctly per epoch."),
-        Subheading("6.3 Classification report"),
+        Subheading("6.2 Classification report"),
         _classification_table(metrics["classification_report"]),
-        Subheading("6.4 Confusion matrix"),
-        Figure(Picture("confusion_matrix.png", run.picture("confusion_matrix.png"), "Confusion matrix heat map", 560),
-               "Confusion matrix: rows are the true digits, columns the network's answers (log colour scale)."),
-        _confusion_table(np.asarray(metrics["confusion_matrix"])),
-        Subheading("6.5 Misclassified digits"),
+        Subheading("6.3 Confusion matrix"),
+        Row([
+            Figure(Picture("confusion_matrix.png", run.picture("confusion_matrix.png"), "Confusion matrix heat map",
+                           460, print_height=5.5),
+                   "Confusion matrix: rows are the true digits, columns the network's answers (log colour scale)."),
+            _confusion_table(np.asarray(metrics["confusion_matrix"])),
+        ]),
+        Subheading("6.4 Misclassified digits"),
         Paragraph(
             f"{metrics['errors']:,} of the {metrics['count']:,} test pictures were misclassified. The picture shows "
             "the mistakes the network was most confident about first."
         ),
-        Figure(Picture("misclassified.png", run.picture("misclassified.png"), "Misclassified test digits", 700),
+        Figure(Picture("misclassified.png", run.picture("misclassified.png"), "Misclassified test digits", 700,
+                       print_height=6),
                "Misclassified test digits: true digit → answer, and the confidence of the answer."),
         _mistakes_table(metrics.get("misclassified", [])),
-        Subheading("6.6 Calibration"),
-        Figure(Picture("calibration.png", run.picture("calibration.png"), "Calibration curve", 380),
-               f"Accuracy against confidence; expected calibration error "
+        Subheading("6.5 Calibration"),
+        Figure(Picture("calibration.png", run.picture("calibration.png"), "Calibration curve", 380, print_height=8),
+               f"Above: accuracy against confidence, per confidence bin; below: how many test pictures fell in each "
+               f"bin. A bin of fewer than {SPARSE_BIN} pictures is drawn hollow and left off the line: its accuracy "
+               f"rests on too few pictures to mean much. Expected calibration error "
                f"{metrics['expected_calibration_error']:.4f}."),
-        Subheading("6.7 New sample data prediction"),
+        Subheading("6.6 New sample data prediction"),
     ]
     blocks += _sample_blocks(run, samples, bundled)
     return Section(6, "Output", blocks)
@@ -563,24 +585,36 @@ def _classification_text(report: dict[str, dict[str, float]]) -> str:
 
 
 def _confusion_table(matrix: np.ndarray) -> Table:
-    rows = [[f"true {digit}"] + [str(int(count)) for count in matrix[digit]] + [f"{int(matrix[digit].sum()):,}"]
+    rows = [[str(digit)] + [str(int(count)) for count in matrix[digit]] + [f"{int(matrix[digit].sum()):,}"]
             for digit in range(len(matrix))]
     rows.append(["all"] + [f"{int(count):,}" for count in matrix.sum(axis=0)] + [f"{int(matrix.sum()):,}"])
     return Table(
-        [""] + [f"→ {digit}" for digit in range(len(matrix))] + ["all"], rows,
+        ["true"] + [f"→ {digit}" for digit in range(len(matrix))] + ["all"], rows,
         caption="The confusion matrix as numbers: row = true digit, column = the network's answer.",
         numeric=set(range(1, len(matrix) + 2)),
     )
 
 
 def _mistakes_table(mistakes: list[dict[str, Any]]) -> Table:
+    cells = [[f"#{m['index']}", str(m["label"]), str(m["predicted"]), f"{m['confidence']:.1%}"]
+             for m in mistakes[:_MISTAKES_LISTED]]
     return Table(
-        ["test picture", "true digit", "answer", "confidence"],
-        [[f"#{m['index']}", str(m["label"]), str(m["predicted"]), f"{m['confidence']:.1%}"]
-         for m in mistakes[:_MISTAKES_LISTED]],
-        caption=f"The {min(_MISTAKES_LISTED, len(mistakes))} most confident mistakes (index into the test set).",
-        numeric={3},
+        ["test picture", "true digit", "answer", "confidence"] * _MISTAKES_PER_ROW,
+        _side_by_side(cells, _MISTAKES_PER_ROW),
+        caption=f"The {len(cells)} most confident mistakes (index into the test set), "
+        "left to right, then down.",
+        numeric={4 * i + 3 for i in range(_MISTAKES_PER_ROW)},
     )
+
+
+def _side_by_side(cells: list[list[Cell]], per_row: int) -> list[list[Cell]]:
+    """Groups of cells, ``per_row`` groups to a table row, the last row padded with blanks."""
+    rows = []
+    for start in range(0, len(cells), per_row):
+        group = cells[start:start + per_row]
+        group += [[""] * len(cells[0])] * (per_row - len(group))
+        rows.append([cell for cells_of_one in group for cell in cells_of_one])
+    return rows
 
 
 def _sample_blocks(run: RunRecord, samples: list[SampleReading], bundled: bool) -> list[Block]:
@@ -620,7 +654,8 @@ def _one_sample(index: int, sample: SampleReading) -> list[Block]:
         verdict = "exactly as written" if reading.text == sample.expected else "not exactly as written"
         caption += f"; written: {expected} ({verdict})"
     blocks.append(Figure(
-        picture_from_array(drawn, f"sample{index}.png", f"{title} with the digits found boxed", 640), caption
+        picture_from_array(drawn, f"sample{index}.png", f"{title} with the digits found boxed", 640,
+                           print_height=5.5), caption
     ))
     if not reading.digits:
         return blocks + [Paragraph("No digits were found in this picture.")]
@@ -636,21 +671,18 @@ def _one_sample(index: int, sample: SampleReading) -> list[Block]:
                 f"28×28 input of digit {number}", 40, pixelated=True,
             )
         runners_up = ", ".join(f"{d} {p:.0%}" for d, p in digit.top[1:3])
-        answer = f"{digit.digit} at {digit.confidence:.1%}{' (unsure)' if digit.unsure else ''}; next {runners_up}"
+        # Two short lines, so that several digits fit side by side.
+        answer = f"{digit.digit} at {digit.confidence:.1%}{' (unsure)' if digit.unsure else ''}\nnext {runners_up}"
         cells.append([str(number), seen, answer])
     # A compact grid, several digits to a row: a page of digits is one short table, not pages.
     per_row = _DIGITS_PER_ROW
-    rows = []
-    for start in range(0, len(cells), per_row):
-        group = cells[start:start + per_row]
-        group += [["", "", ""]] * (per_row - len(group))
-        rows.append([cell for digit_cells in group for cell in digit_cells])
-    caption = ("Each digit found, in reading order: the 28×28 picture the network saw, its answer and "
+    rows = _side_by_side(cells, per_row)
+    caption = ("Each digit found, in reading order: the 28×28 picture the network saw (input), its answer and "
                "confidence, and the next likeliest digits.")
     if len(reading.digits) > _DIGITS_LISTED:
         caption += f" The first {_DIGITS_LISTED} of {len(reading.digits)} digits are listed."
     blocks.append(Table(
-        ["#", "network saw", "read"] * per_row, rows, caption=caption,
+        ["#", "input", "read"] * per_row, rows, caption=caption,
         numeric={3 * i for i in range(per_row)},
     ))
     return blocks

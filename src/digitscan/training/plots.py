@@ -15,12 +15,17 @@ if TYPE_CHECKING:
     from .evaluation import Evaluation
 
 __all__ = [
+    "curve_figure",
+    "epoch_ticks",
     "plot_loss",
     "plot_accuracy",
     "plot_confusion",
     "plot_misclassified",
     "plot_calibration",
+    "calibration_figure",
+    "misclassified_figure",
     "plot_samples",
+    "SPARSE_BIN",
     "write_evaluation_pictures",
     "write_run_pictures",
 ]
@@ -42,27 +47,41 @@ def _save(figure, path: str | os.PathLike[str]) -> None:
     _pyplot().close(figure)
 
 
-def _curve(history: list[dict[str, float]], key: str, label: str, path) -> None:
+def curve_figure(history: list[dict[str, float]], key: str, label: str):
+    """The matplotlib Figure of ``key`` (and ``val_<key>``) per epoch, not yet saved; its
+    one Axes shows whole epochs only, so tests can read the ticks back."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6, 4))
+    # Small enough that two sit side by side on a printed page with legible text.
+    figure, axis = plt.subplots(figsize=(5, 3.4))
     epochs = [row["epoch"] for row in history]
     axis.plot(epochs, [row[key] for row in history], "o-", label=f"training {label}")
     axis.plot(epochs, [row[f"val_{key}"] for row in history], "s-", label=f"validation {label}")
     axis.set_xlabel("epoch")
     # Epochs are whole numbers: one tick per epoch (or fewer, still whole) and half an
     # epoch of room either side, so a one-epoch run shows its two points at epoch 1.
-    from matplotlib.ticker import MaxNLocator
-
     if 0 < len(epochs) <= 15:
         axis.set_xticks(epochs)
     else:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
     axis.set_ylabel(label)
-    axis.set_title(f"Training and validation {label} per epoch")
+    axis.set_title(f"{label.capitalize()} per epoch")
     axis.grid(alpha=0.3)
     axis.legend()
-    _save(figure, path)
+    return figure
+
+
+def epoch_ticks(figure) -> list[float]:
+    """The x tick values a curve_figure shows inside its visible range."""
+    axis = figure.axes[0]
+    low, high = axis.get_xlim()
+    return [float(tick) for tick in axis.get_xticks() if low <= tick <= high]
+
+
+def _curve(history: list[dict[str, float]], key: str, label: str, path) -> None:
+    _save(curve_figure(history, key, label), path)
 
 
 def plot_loss(history: list[dict[str, float]], path) -> None:
@@ -75,14 +94,14 @@ def plot_accuracy(history: list[dict[str, float]], path) -> None:
 
 def plot_confusion(matrix: np.ndarray, path, title: str = "Confusion matrix") -> None:
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    figure, axis = plt.subplots(figsize=(5.6, 4.6))
     # Log colour scale: the diagonal holds ~1000 per digit, the errors a handful.
     shown = np.log10(matrix + 1)
     image = axis.imshow(shown, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         if count:
             colour = "white" if shown[row, col] > shown.max() * 0.6 else "black"
-            axis.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
+            axis.text(col, row, str(count), ha="center", va="center", fontsize=8, color=colour)
     axis.set_xticks(range(10))
     axis.set_yticks(range(10))
     axis.set_xlabel("predicted digit")
@@ -92,38 +111,89 @@ def plot_confusion(matrix: np.ndarray, path, title: str = "Confusion matrix") ->
     _save(figure, path)
 
 
-def plot_misclassified(images: np.ndarray, evaluation: Evaluation, path, limit: int = 40) -> None:
+# Label size of the misclassified digits: the picture is printed about 18 cm wide, where
+# 11 pt comes out near 9 pt, as legible as the caption under it.
+_DIGIT_LABEL_PT = 11
+
+
+def plot_misclassified(images: np.ndarray, evaluation: Evaluation, path, limit: int = 20) -> None:
+    _save(misclassified_figure(images, evaluation, limit), path)
+
+
+def misclassified_figure(images: np.ndarray, evaluation: Evaluation, limit: int = 20):
+    """The ``limit`` most confident mistakes as a matplotlib Figure, not yet saved."""
     plt = _pyplot()
     wrong = evaluation.misclassified[:limit]
     columns = 10
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.35), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.85, rows * 1.2 + 0.4), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, wrong, strict=False):
         axis.imshow(images[index], cmap="gray")
+        # Two short lines ("4 → 9", "87%") rather than one long one: the caption says
+        # which is the true digit, and the text can then be large.
         axis.set_title(
-            f"true {evaluation.labels[index]} → {evaluation.predictions[index]}\n{evaluation.confidence[index]:.0%}",
-            fontsize=7,
+            f"{evaluation.labels[index]} → {evaluation.predictions[index]}\n{evaluation.confidence[index]:.0%}",
+            fontsize=_DIGIT_LABEL_PT, linespacing=1.1,
         )
-    figure.suptitle(f"Misclassified digits ({len(evaluation.misclassified)} in all, most confident first)")
-    _save(figure, path)
+    shown = f"the {len(wrong)} most confident" if len(wrong) < len(evaluation.misclassified) else "all"
+    figure.suptitle(
+        f"Misclassified digits: {shown} of {len(evaluation.misclassified)}, true digit → answer, confidence",
+        fontsize=12,
+    )
+    figure.tight_layout()
+    return figure
+
+
+# A bin with fewer pictures than this says little about accuracy (one mistake among ten is
+# 10%): it is drawn hollow and left off the line.
+SPARSE_BIN = 20
 
 
 def plot_calibration(evaluation: Evaluation, path) -> None:
+    _save(calibration_figure(evaluation), path)
+
+
+def calibration_figure(evaluation: Evaluation):
+    """Accuracy against confidence per confidence bin (above) and how many pictures fell in
+    each bin (below), as a matplotlib Figure, not yet saved."""
     from .metrics import reliability_bins
 
     plt = _pyplot()
     bins = [b for b in reliability_bins(evaluation.confidence, evaluation.correct) if b["count"]]
-    figure, axis = plt.subplots(figsize=(5, 5))
+    full = [b for b in bins if b["count"] >= SPARSE_BIN]
+    sparse = [b for b in bins if b["count"] < SPARSE_BIN]
+    figure, (axis, counts) = plt.subplots(
+        2, 1, figsize=(5, 5.4), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
+    )
     axis.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
-    axis.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label="model")
-    axis.set_xlabel("confidence")
+    axis.plot([b["confidence"] for b in full], [b["accuracy"] for b in full], "o-", color="C0",
+              label=f"model (bins of {SPARSE_BIN}+ pictures)")
+    if sparse:
+        axis.plot([b["confidence"] for b in sparse], [b["accuracy"] for b in sparse], "o", color="C0",
+                  markerfacecolor="none", label=f"fewer than {SPARSE_BIN} pictures (unreliable)")
     axis.set_ylabel("accuracy")
+    axis.set_ylim(-0.02, 1.02)
     axis.set_title(f"Calibration (ECE {evaluation.ece:.4f})")
-    axis.legend()
+    axis.legend(loc="upper left", fontsize=9)
     axis.grid(alpha=0.3)
-    _save(figure, path)
+    # The counts, on a log scale: a good model puts nearly all pictures in the top bin.
+    edges = reliability_bins(evaluation.confidence, evaluation.correct)
+    width = edges[0]["high"] - edges[0]["low"]
+    for b in bins:
+        faint = b["count"] < SPARSE_BIN
+        counts.bar(b["low"], b["count"], width=width * 0.9, align="edge", color="C0",
+                   alpha=0.35 if faint else 0.8)
+        counts.text(b["low"] + width / 2, b["count"], f"{b['count']:,}", ha="center", va="bottom", fontsize=8)
+    counts.set_yscale("log")
+    counts.set_ylim(0.8, max((b["count"] for b in bins), default=1) * 8)
+    counts.set_xlim(0, 1)
+    counts.set_xlabel("confidence")
+    counts.set_ylabel("pictures")
+    counts.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    return figure
 
 
 def plot_samples(images: np.ndarray, labels: np.ndarray, path, per_class: int = 10) -> None:
