@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,12 @@ def test_train_from_the_command_line(tmp_path: Path, mnist_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and (out / "model.onnx").is_file()
+    # One line says which precision, threads and compile mode were chosen, and why.
+    assert re.search(r"^(bf16|fp32) \(.+\), \d+ threads? \(.+\), compile (on|off) \(.+\)$", result.stdout, re.M)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["precision"] in ("bf16", "fp32") and metrics["threads"] >= 1 and metrics["compile"] in (True, False)
+    assert metrics["setup"] in result.stdout
+    assert json.loads((out / "config.json").read_text())["machine"]["threads"] == metrics["threads"]
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,7 @@ def test_train_a_line_model_then_fine_tune_it_on_your_own_lines(tmp_path: Path, 
     assert "lines read exactly" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_lines"] == 128 and 0.0 <= metrics["exact"] <= 1.0 and metrics["cer"] >= 0
+    assert metrics["setup"] in result.stdout and metrics["threads"] >= 1 and metrics["precision"] in ("bf16", "fp32")
     assert (out / "model.onnx").is_file() and (out / "history.csv").read_text().count("\n") == 2
     assert json.loads((out / "config.json").read_text())["model"]["name"] == "lines"
     reading = Reader(line_model=out / "model.onnx").read(np.full((40, 200), 255, np.uint8), layout="line")[0]

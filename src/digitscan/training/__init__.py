@@ -5,7 +5,8 @@
 - ``models``: the networks, each a small PyTorch module built from a config.
 - ``augment``: batch augmentation on tensors.
 - ``loop``: ``train()``, the training loop, top to bottom; ``rundir`` keeps the run directory
-  (config, history, checkpoints) and ``device`` picks the device, precision and threads.
+  (config, history, checkpoints), ``device`` picks the device, precision and threads, and
+  ``cores`` counts the cores that are free.
 - ``export``: safetensors weights and ONNX.
 - ``evaluation``, ``metrics``, ``plots``: ``evaluate()``, its figures and pictures.
 - ``summary``: the Keras-style summary table and the model diagram.

@@ -31,7 +31,7 @@ class TrainConfig:
     data_dir: str | None = None
     precision: str = "auto"  # "auto", "fp32" or "bf16"
     device: str = "auto"  # "auto", "cpu" or "cuda"
-    threads: int = 0  # 0: PyTorch's default
+    threads: int = 0  # 0: one per core found free when the run starts (training.cores)
     limit: int = 0  # train on the first N training images only (quick runs, tests); 0: all
     lines: int = 120_000  # line model: synthetic lines made from MNIST's training digits
     init: str | None = None  # start from these weights (a run directory, .safetensors or "shipped")

@@ -1,10 +1,79 @@
-"""Where and how a network trains: the device, and bf16 only where the hardware has it."""
+"""Where and how a network trains: the device, bf16 only where the hardware has it, threads
+for the cores that are free, and why each was chosen (printed as one line, kept in
+metrics.json).
+
+    >>> setup = choose_setup(TrainConfig(), torch)                             # doctest: +SKIP
+    >>> setup.line()                                                           # doctest: +SKIP
+    'bf16 (native AMX), 2 threads (2.0 of 2 cores free), compile off (...)'
+"""
 
 from __future__ import annotations
 
-from ..errors import DigitscanError
+import os
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["pick_device", "use_bf16"]
+from ..errors import DigitscanError
+from .config import TrainConfig
+from .cores import free_cores
+
+__all__ = ["Setup", "choose_setup", "pick_device", "use_bf16"]
+
+# torch.compile, measured on the seed and default networks at their batch sizes on a 2-core
+# AVX-512 CPU: see benchmarks/train_speed.py and issue 14.
+_COMPILE_REASON = "measured slower for these small nets"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The device, precision, threads and compile mode of a run, each with its reason."""
+
+    device: Any  # a torch.device
+    bf16: bool
+    threads: int
+    compile: bool
+    precision_reason: str
+    threads_reason: str
+    compile_reason: str
+
+    def line(self) -> str:
+        """One line for the terminal, e.g. ``bf16 (native AMX), 1 thread (1.0 of 2 cores
+        free), compile off (measured slower for these small nets)``."""
+        where = "" if self.device.type == "cpu" else f"{self.device.type}, "
+        threads = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+        return (
+            f"{where}{'bf16' if self.bf16 else 'fp32'} ({self.precision_reason}), "
+            f"{threads} ({self.threads_reason}), compile {'on' if self.compile else 'off'} ({self.compile_reason})"
+        )
+
+    def facts(self) -> dict[str, Any]:
+        """What metrics.json records."""
+        return {
+            "device": str(self.device),
+            "precision": "bf16" if self.bf16 else "fp32",
+            "threads": self.threads,
+            "compile": self.compile,
+            "setup": self.line(),
+        }
+
+
+def choose_setup(config: TrainConfig, torch) -> Setup:
+    """Pick the device, precision and threads for ``config`` and set torch's thread count."""
+    device = pick_device(config.device, torch)
+    bf16 = use_bf16(config.precision, device, torch)
+    if config.precision != "auto":
+        precision_reason = "asked for"
+    elif device.type == "cuda":
+        precision_reason = "native on this GPU" if bf16 else "this GPU has no bf16"
+    else:
+        precision_reason = f"native {_native_bf16_unit(torch)}" if bf16 else "no native bf16 on this CPU"
+    if config.threads:
+        threads, threads_reason = config.threads, "asked for"
+    else:
+        cores = free_cores()
+        threads, threads_reason = cores.threads, cores.reason()
+    torch.set_num_threads(threads)
+    return Setup(device, bf16, threads, False, precision_reason, threads_reason, _COMPILE_REASON)
 
 
 def pick_device(name: str, torch):
@@ -23,10 +92,22 @@ def use_bf16(precision: str, device, torch) -> bool:
     else:
         # Without native bf16 units (AVX512-BF16 or AMX) autocast emulates bf16 and runs
         # several times slower than fp32 (measured: 10x on an AVX2-only CPU).
-        supported = bool(
-            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        )
+        supported = _native_bf16_unit(torch) is not None
     if precision == "bf16" and not supported:
         raise DigitscanError("--precision bf16 asked for, but this device has no native bf16")
     return supported
+
+
+def _native_bf16_unit(torch) -> str | None:
+    """``"AMX"``, ``"AVX512-BF16"`` or None: the CPU's native bf16 arithmetic, if any.
+
+    A CPU capped to AVX2 (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``) counts
+    as an AVX2 CPU: its kernels cannot use the bf16 units the flags still report."""
+    onednn_isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "ALL")).upper()
+    if not torch.backends.cpu.get_cpu_capability().startswith("AVX512") or onednn_isa.startswith(("SSE", "AVX2")):
+        return None
+    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return "AMX"
+    if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "AVX512-BF16"
+    return None

@@ -24,10 +24,11 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
-from .device import pick_device, use_bf16
+from .cores import quiet_openmp
+from .device import choose_setup
 from .finish import model_weights
 from .progress import Progress
-from .rundir import load_checkpoint, prepare_run_dir, save_checkpoint, update_config, write_history
+from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, update_config, write_history
 
 __all__ = ["edit_distance", "load_line_folder", "train_lines"]
 
@@ -38,6 +39,7 @@ _VALIDATION_SEED = 1_000_003
 
 def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool = False,
                 overwrite: bool = False, progress: bool = True) -> TrainResult:
+    quiet_openmp()  # before torch is imported, or its OpenMP never reads the setting
     import torch
     import torch.nn.functional as F
 
@@ -48,10 +50,11 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     config = prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
 
     # ---- device, precision, threads -----------------------------------------------------
-    device = pick_device(config.device, torch)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    bf16 = use_bf16(config.precision, device, torch)
+    setup = choose_setup(config, torch)
+    device, bf16 = setup.device, setup.bf16
+    record_machine(run_dir, threads=setup.threads)
+    if progress:
+        print(setup.line(), flush=True)
     torch.manual_seed(config.seed)
 
     initial_weights = _initial_weights(config.init) if config.init else None
@@ -165,9 +168,7 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
         "train_seconds": round(train_seconds, 2),
         "prepare_seconds": round(prepare_seconds, 2),
         "interrupted": interrupted,
-        "device": str(device),
-        "precision": "bf16" if bf16 else "fp32",
-        "threads": torch.get_num_threads(),
+        **setup.facts(),
     }
     write_json(run_dir / "metrics.json", metrics)
     from . import plots

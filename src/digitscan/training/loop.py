@@ -21,10 +21,11 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
-from .device import pick_device, use_bf16
+from .cores import quiet_openmp
+from .device import choose_setup
 from .finish import calibrate, finish_run, model_weights
 from .progress import Progress
-from .rundir import load_checkpoint, prepare_run_dir, save_checkpoint, write_history
+from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, write_history
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
 
@@ -43,6 +44,7 @@ def train(
     >>> result.metrics["accuracy"]                                                       # doctest: +SKIP
     0.98...
     """
+    quiet_openmp()  # before torch is imported, or its OpenMP never reads the setting
     if config.model == "lines":
         from .line_loop import train_lines
 
@@ -57,10 +59,11 @@ def train(
     config = prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
 
     # ---- device, precision, threads -----------------------------------------------------
-    device = pick_device(config.device, torch)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    bf16 = use_bf16(config.precision, device, torch)
+    setup = choose_setup(config, torch)
+    device, bf16 = setup.device, setup.bf16
+    record_machine(run_dir, threads=setup.threads)
+    if progress:
+        print(setup.line(), flush=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
 
@@ -192,8 +195,7 @@ def train(
         # Made once before the first epoch (augment.scanned_copies); not in train_seconds.
         "prepare_seconds": round(prepare_seconds, 2),
         "interrupted": interrupted,
-        "device": str(device),
-        "precision": "bf16" if bf16 else "fp32",
+        **setup.facts(),
         "temperature": float(model.temperature),
     })
     return TrainResult(run_dir, history, metrics, interrupted, train_seconds)

@@ -20,7 +20,10 @@ from ..errors import DigitscanError
 from ..files import write_bytes, write_json, write_text
 from .config import HISTORY_COLUMNS, TrainConfig
 
-__all__ = ["RUN_FILES", "load_checkpoint", "prepare_run_dir", "save_checkpoint", "update_config", "write_history"]
+__all__ = [
+    "RUN_FILES", "load_checkpoint", "prepare_run_dir", "record_machine", "save_checkpoint", "update_config",
+    "write_history",
+]
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite: bool) -> TrainConfig:
@@ -132,6 +135,14 @@ def update_config(run_dir: Path, values: dict[str, Any]) -> None:
     path = run_dir / "config.json"
     document = json.loads(path.read_text(encoding="utf-8"))
     document.update(values)
+    write_json(path, document)
+
+
+def record_machine(run_dir: Path, **values: Any) -> None:
+    """Correct config.json's machine facts (e.g. the threads chosen after it was written)."""
+    path = run_dir / "config.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["machine"] = {**document.get("machine", {}), **values}
     write_json(path, document)
 
 

@@ -1,0 +1,113 @@
+"""How many threads training should use: the cores that are actually free, not all of them.
+
+OpenMP splits every layer over its threads and waits at a barrier for the slowest. When
+another program is busy on one of two cores (a browser, a second run, a test suite), the
+thread that shares its core runs in slices of the scheduler's time, and the other waits for
+it at every barrier: one busy process beside training made an epoch 5x slower. One thread on
+the free core loses only the second core's share. (``nice`` does not help: with Linux's
+autogroups each terminal session is scheduled as one group, whatever its niceness.)
+
+    >>> cores = free_cores()          # samples /proc/stat for 0.2 s   # doctest: +SKIP
+    >>> cores.threads, cores.free, cores.available                    # doctest: +SKIP
+    (1, 0.96, 2)
+
+Nothing here imports torch: ``quiet_openmp`` must run before torch is imported.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FreeCores", "free_cores", "quiet_openmp", "read_proc_stat"]
+
+
+@dataclass(frozen=True)
+class FreeCores:
+    """The cores this process may use (``available``), how many of them were idle while
+    sampled (``free``, fractional; NaN where unknown) and the threads to train with."""
+
+    available: int
+    free: float
+    threads: int
+
+    def reason(self) -> str:
+        """Why ``threads``, e.g. ``"1.0 of 2 cores free"``."""
+        if math.isnan(self.free):
+            return f"{self.available} cores, load unknown"
+        return f"{self.free:.1f} of {self.available} cores free"
+
+
+def read_proc_stat() -> str:
+    return Path("/proc/stat").read_text(encoding="ascii")
+
+
+def free_cores(
+    sample_seconds: float = 0.2,
+    read_stat: Callable[[], str] = read_proc_stat,
+    sleep: Callable[[float], None] = time.sleep,
+    available: set[int] | None = None,
+) -> FreeCores:
+    """Sample each usable core's idle time for ``sample_seconds`` and choose one thread per
+    free core (at least one). ``read_stat`` and ``available`` stand in for /proc/stat and
+    the process's CPU affinity in tests."""
+    cpus = set(available) if available is not None else _usable_cpus()
+    count = min(len(cpus), _cgroup_quota() or len(cpus))
+    try:
+        before = _idle_and_total(read_stat(), cpus)
+        sleep(sample_seconds)
+        after = _idle_and_total(read_stat(), cpus)
+    except (OSError, ValueError):
+        return FreeCores(count, math.nan, count)
+    free = 0.0
+    for cpu, (idle_after, total_after) in after.items():
+        idle_before, total_before = before.get(cpu, (idle_after, total_after))
+        if total_after > total_before:
+            free += (idle_after - idle_before) / (total_after - total_before)
+    free = min(free, float(count))
+    # A core more than half idle counts as free: the scheduler moves a busy process between
+    # cores, so one busy process on two cores reads as two half-busy cores, i.e. 1.0 free.
+    return FreeCores(count, round(free, 2), max(1, min(count, math.floor(free + 0.5))))
+
+
+def quiet_openmp() -> None:
+    """Make waiting OpenMP threads sleep rather than spin, so they do not take a core from
+    the other programs the thread count was chosen to leave room for. Only an OpenMP loaded
+    after this call obeys it (it reads the environment once), so call it before torch is
+    imported; a value the user set is kept."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _usable_cpus() -> set[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return set(os.sched_getaffinity(0))
+    return set(range(os.cpu_count() or 1))
+
+
+def _cgroup_quota() -> int | None:
+    """Cores allowed by a container's CPU quota (cgroup v2 ``cpu.max``), rounded up."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        return None
+
+
+def _idle_and_total(stat: str, cpus: set[int]) -> dict[int, tuple[int, int]]:
+    """(idle + iowait, all) jiffies per core in ``cpus`` from /proc/stat's ``cpuN`` lines."""
+    result = {}
+    for line in stat.splitlines():
+        name, *fields = line.split() or [""]
+        if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
+            continue
+        ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+        result[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
+    if not result:
+        raise ValueError("no per-core lines in /proc/stat")
+    return result

@@ -1,0 +1,71 @@
+"""Training's thread count follows the cores that are free, read from /proc/stat."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+from digitscan.training.cores import free_cores, quiet_openmp
+
+
+def _stat(*cores: tuple[int, int]) -> str:
+    """A /proc/stat with (busy, idle) jiffies per core."""
+    lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]
+    for number, (busy, idle) in enumerate(cores):
+        lines.append(f"cpu{number} {busy} 0 0 {idle} 0 0 0 0 0 0")
+    return "\n".join(lines + ["intr 12345", "ctxt 678", ""])
+
+
+def _sampled(before: str, after: str, available: set[int]):
+    readings = iter([before, after])
+    return free_cores(read_stat=lambda: next(readings), sleep=lambda seconds: None, available=available)
+
+
+def test_an_idle_machine_gets_a_thread_per_core() -> None:
+    cores = _sampled(_stat((100, 100), (100, 100)), _stat((102, 118), (101, 119)), {0, 1})
+    assert (cores.available, cores.threads) == (2, 2) and cores.free > 1.8
+    assert cores.reason() == "1.9 of 2 cores free"
+
+
+def test_one_busy_process_leaves_one_thread() -> None:
+    # One core fully busy, or the busy process moved between cores half the time each.
+    assert _sampled(_stat((0, 0), (0, 0)), _stat((20, 0), (0, 20)), {0, 1}).threads == 1
+    assert _sampled(_stat((0, 0), (0, 0)), _stat((10, 10), (10, 10)), {0, 1}).threads == 1
+
+
+def test_a_fully_busy_machine_still_trains_on_one_thread() -> None:
+    cores = _sampled(_stat((0, 0), (0, 0)), _stat((20, 0), (19, 1)), {0, 1})
+    assert cores.threads == 1 and cores.free < 0.1
+
+
+def test_only_the_cores_this_process_may_use_count() -> None:
+    four_idle = (_stat((0, 0), (0, 0), (0, 0), (0, 0)), _stat((0, 20), (0, 20), (0, 20), (0, 20)))
+    assert _sampled(*four_idle, available={1, 3}).threads == 2
+    assert _sampled(*four_idle, available={0, 1, 2, 3}).threads == 4
+
+
+def test_an_unreadable_proc_stat_falls_back_to_the_cores_available() -> None:
+    def missing() -> str:
+        raise OSError("no /proc here")
+
+    cores = free_cores(read_stat=missing, sleep=lambda seconds: None, available={0, 1})
+    assert cores.threads == 2 and math.isnan(cores.free) and "load unknown" in cores.reason()
+
+
+def test_openmp_waits_passively_when_set_before_torch(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    quiet_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    quiet_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's choice is kept
+
+
+def test_the_command_line_reaches_train_before_torch_is_imported() -> None:
+    # quiet_openmp runs at the top of train(); it only works if nothing imported torch first.
+    code = ("import sys, digitscan.cli, digitscan.training.loop, digitscan.training.line_loop; "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
