@@ -45,7 +45,7 @@ _FLAT_SIDE = 640
 # A cell's inner margin (share of its side) left out before looking for ink: the walls.
 _WALL_MARGIN = 0.06
 # Ink weaker than this share of the grid's ink level is show-through, a fold or a shadow.
-_FAINT = 0.45
+_FAINT = 0.35
 # Digits shorter than this share of the cell are specks; writing shorter than _NOTE_HEIGHT
 # that ends above _NOTE_BOTTOM of the cell, its middle above _NOTE_MIDDLE, is candidate
 # notes.
@@ -56,6 +56,10 @@ _LEAST_HEIGHT, _NOTE_HEIGHT, _NOTE_BOTTOM, _NOTE_MIDDLE = 0.16, 0.56, 0.7, 0.42
 _STRONG_WALL, _FAINT_WALL = 0.35, 0.05
 # Wall ink above this (of 255) is taken out of the cells.
 _WALL_INK = 40
+# On the shrunk copy, lines are marks thinner than _THIN pixels at least _THIN_CONTRAST
+# darker than the paper around them; the largest _GRID_CANDIDATES pieces of them are tried
+# (a wood-grained desk has many large ones).
+_THIN, _THIN_CONTRAST, _GRID_CANDIDATES = 9, 0.12, 24
 # Grids of at most this many cells a side are looked for.
 _MOST_CELLS = 40
 
@@ -87,16 +91,14 @@ def find_grid(grey: np.ndarray) -> np.ndarray | None:
     scale = min(1.0, _FIND_SIDE / max(height, width))
     small = grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale,
                                                    interpolation=cv2.INTER_AREA)
-    block = max(15, int(max(small.shape) / 40)) | 1
-    dark = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
-                                 block, 10)
+    dark = _thin_dark(small)
     # A grid's walls are all joined to its frame: one connected piece of ink. (The dark rim
     # of the desk around a sheet is one piece too, but with nothing across its inside.)
     _, pieces, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     least = 0.01 * small.shape[0] * small.shape[1]
     spans = stats[:, cv2.CC_STAT_WIDTH] * stats[:, cv2.CC_STAT_HEIGHT]
     spans[0] = 0  # the background
-    for label in np.argsort(-spans)[:8]:
+    for label in np.argsort(-spans)[:_GRID_CANDIDATES]:
         if spans[label] < least:
             break
         x, y, w, h = (int(v) for v in stats[label, :4])
@@ -299,20 +301,38 @@ def _order(points: np.ndarray) -> np.ndarray:
                      points[np.argmax(sums)], points[np.argmax(diffs)]], np.float32)
 
 
+def _thin_dark(small: np.ndarray) -> np.ndarray:
+    """Thin dark marks (lines, strokes) of a shrunk picture, uint8 0/255: pixels clearly
+    darker than the closing of the picture over anything a few pixels wide. A shadow's edge
+    or the rim of a desk is a step, not a line, and stays out: with a mean threshold the
+    edge of a hand's shadow across a grid joined the grid to the rest of the picture."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_THIN, _THIN))
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    darker = cv2.subtract(closed, small)
+    # Relative to the paper around: a line in a shadow is as dark, in proportion.
+    dark = (darker.astype(np.float32) > _THIN_CONTRAST * np.maximum(closed, 16)) & (darker > 8)
+    return dark.view(np.uint8) * 255
+
+
 def _looks_like_grid(dark: np.ndarray, corners: np.ndarray) -> bool:
     """A grid, not a photo or a block of colour: its outline is ink nearly all the way
     round, and lines cross it inside."""
     # At the grid's own size: shrunk, a one-pixel wall could fall between samples.
     side = int(np.clip(max(np.linalg.norm(corners - np.roll(corners, 1, axis=0), axis=1)), 50, 1024))
-    target = np.array([[0, 0], [side - 1, 0], [side - 1, side - 1], [0, side - 1]], np.float32)
-    forward = cv2.getPerspectiveTransform(corners, target)
-    flat = cv2.warpPerspective(dark.view(np.uint8), forward, (side, side), flags=cv2.INTER_NEAREST)
     band = max(6, int(0.03 * side))
-    edges = [flat[:band].max(axis=0), flat[-band:].max(axis=0),
-             flat[:, :band].max(axis=1), flat[:, -band:].max(axis=1)]
-    if min(float((e > 0).mean()) for e in edges) < 0.8:
+    # The outline is looked for a band either side of the corners' straight edges: on a
+    # bent page the frame bows out between its corners.
+    target = np.array([[0, 0], [side - 1, 0], [side - 1, side - 1], [0, side - 1]],
+                      np.float32) + band
+    forward = cv2.getPerspectiveTransform(corners, target)
+    flat = cv2.warpPerspective(dark.view(np.uint8), forward, (side + 2 * band, side + 2 * band),
+                               flags=cv2.INTER_NEAREST)
+    rim = 2 * band
+    edges = [flat[:rim].max(axis=0), flat[-rim:].max(axis=0),
+             flat[:, :rim].max(axis=1), flat[:, -rim:].max(axis=1)]
+    if min(float((e[band:-band] > 0).mean()) for e in edges) < 0.8:
         return False
-    inside = flat[band:-band, band:-band] > 0
+    inside = flat[rim:-rim, rim:-rim] > 0
     if inside.mean() > 0.5:
         return False  # solid colour, not lines
     across_rows = (inside.mean(axis=1) > 0.6).sum()
