@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from digitscan.training.cores import free_cores, quiet_openmp
+from digitscan.training.cores import CoreWatch, free_cores, quiet_openmp
 
 
 def _stat(*cores: tuple[int, int]) -> str:
@@ -69,3 +69,20 @@ def test_the_command_line_reaches_train_before_torch_is_imported() -> None:
     code = ("import sys, digitscan.cli, digitscan.training.loop, digitscan.training.line_loop; "
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_watch_follows_programs_started_and_ended_during_training() -> None:
+    # Two readings a second apart per check; the run's own threads do not count against it.
+    readings = iter([
+        _stat((0, 0), (0, 0)),
+        _stat((20, 0), (20, 0)),  # both cores busy, the run itself busy on 2: still 2
+        _stat((40, 0), (40, 0)),  # both busy, the run only on 1 (a program beside it): 1
+        _stat((50, 10), (60, 0)),  # one core half idle, the run on 1: 1.5 -> 2
+    ])
+    clock, own = iter([0.0, 1.0, 1.5, 2.0, 3.0]), iter([0.0, 2.0, 3.0, 4.0])
+    watch = CoreWatch(2, every=1.0, read_stat=lambda: next(readings), clock=lambda: next(clock),
+                      cpu_time=lambda: next(own), available={0, 1})
+    assert not watch.changed() and watch.threads == 2
+    assert not watch.changed()  # 0.5 s since the last reading: too soon to tell
+    assert watch.changed() and watch.threads == 1
+    assert watch.changed() and watch.threads == 2

@@ -167,3 +167,14 @@ def test_fast_3x3_max_equals_max_pool() -> None:
 
     images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     assert torch.equal(_max_3x3(images), torch.nn.functional.max_pool2d(images, 3, stride=1, padding=1))
+
+
+def test_low_resolution_scans_are_the_same_however_many_workers_make_them(
+    mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digitscan.training import augment
+    from digitscan.training.mnist import load_mnist
+
+    monkeypatch.setattr(augment, "_SCAN_CHUNK", 8)  # 40 digits: five chunks
+    digits = load_mnist("test", mnist_dir, download=False).images[:40]
+    assert np.array_equal(augment.scanned_copies(digits, seed=3), augment.scanned_copies(digits, seed=3, workers=2))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FreeCores", "free_cores", "quiet_openmp", "read_proc_stat"]
+__all__ = ["CoreWatch", "FreeCores", "free_cores", "quiet_openmp", "read_proc_stat"]
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,50 @@ def free_cores(
         after = _idle_and_total(read_stat(), cpus)
     except (OSError, ValueError):
         return FreeCores(count, math.nan, count)
-    free = 0.0
-    for cpu, (idle_after, total_after) in after.items():
-        idle_before, total_before = before.get(cpu, (idle_after, total_after))
-        if total_after > total_before:
-            free += (idle_after - idle_before) / (total_after - total_before)
-    free = min(free, float(count))
+    free = min(_free(before, after), float(count))
     # A core more than half idle counts as free: the scheduler moves a busy process between
     # cores, so one busy process on two cores reads as two half-busy cores, i.e. 1.0 free.
     return FreeCores(count, round(free, 2), max(1, min(count, math.floor(free + 0.5))))
+
+
+class CoreWatch:
+    """Follows the free cores while training runs, so that a program started (or ended)
+    beside a long run changes its thread count within seconds rather than never.
+
+    Every ``every`` seconds at most, ``changed()`` counts the cores that were idle plus those
+    this process kept busy itself (its own threads are not competition), and says whether
+    the thread count should change; ``threads`` is then the new count."""
+
+    def __init__(self, threads: int, every: float = 2.0, read_stat: Callable[[], str] = read_proc_stat,
+                 clock: Callable[[], float] = time.monotonic, cpu_time: Callable[[], float] = time.process_time,
+                 available: set[int] | None = None) -> None:
+        self.threads = threads
+        self._every, self._read_stat, self._clock, self._cpu_time = every, read_stat, clock, cpu_time
+        self._cpus = set(available) if available is not None else _usable_cpus()
+        self._count = min(len(self._cpus), _cgroup_quota() or len(self._cpus))
+        self._last = self._sample(clock())
+
+    def changed(self) -> bool:
+        now = self._clock()
+        if self._last is None or now - self._last[0] < self._every:
+            return False
+        last, self._last = self._last, self._sample(now)
+        if self._last is None:
+            return False
+        seconds = self._last[0] - last[0]
+        own = (self._last[1] - last[1]) / seconds
+        free = min(_free(last[2], self._last[2]) + own, float(self._count))
+        threads = max(1, min(self._count, math.floor(free + 0.5)))
+        if threads == self.threads:
+            return False
+        self.threads = threads
+        return True
+
+    def _sample(self, now: float) -> tuple[float, float, dict[int, tuple[int, int]]] | None:
+        try:
+            return now, self._cpu_time(), _idle_and_total(self._read_stat(), self._cpus)
+        except (OSError, ValueError):
+            return None
 
 
 def quiet_openmp() -> None:
@@ -97,6 +132,16 @@ def _cgroup_quota() -> int | None:
         return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
     except (OSError, ValueError):
         return None
+
+
+def _free(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> float:
+    """Cores' worth of idle time between two readings of ``_idle_and_total``."""
+    free = 0.0
+    for cpu, (idle_after, total_after) in after.items():
+        idle_before, total_before = before.get(cpu, (idle_after, total_after))
+        if total_after > total_before:
+            free += (idle_after - idle_before) / (total_after - total_before)
+    return free
 
 
 def _idle_and_total(stat: str, cpus: set[int]) -> dict[int, tuple[int, int]]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
-from .cores import quiet_openmp
+from .cores import CoreWatch, quiet_openmp
 from .device import choose_setup
 from .finish import model_weights
 from .progress import Progress
@@ -93,6 +93,8 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
 
     # ---- the loop ------------------------------------------------------------------------
     bar = Progress(enabled=progress, total_steps=total_steps, done_steps=start_epoch * steps_per_epoch)
+    # Threads follow the free cores: a program started beside a long run takes one back.
+    watch = CoreWatch(setup.threads) if not config.threads else None
     train_seconds = sum(row["seconds"] for row in history)
     interrupted = False
     try:
@@ -126,6 +128,8 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
                         exact += exact_batch * 25  # an estimate from every 25th batch
                         bar.step(epoch + 1, config.epochs, loss_sum / seen, exact_batch / len(index),
                                  advance=batch_index % 25 + 1)
+                        if watch and watch.changed():
+                            torch.set_num_threads(watch.threads)
                 epoch_seconds = time.perf_counter() - epoch_start
                 train_seconds += epoch_seconds
                 val_loss, val_exact, _ = _validate(model, val_lines, val_texts, bf16, device, torch)

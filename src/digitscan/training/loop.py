@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
-from .cores import quiet_openmp
+from .cores import CoreWatch, quiet_openmp
 from .device import choose_setup
 from .finish import calibrate, finish_run, model_weights
 from .progress import Progress
@@ -110,7 +110,7 @@ def train(
         if progress:
             print(f"preparing low-resolution scans of {len(data['train_images']):,} training digits ...", flush=True)
         prepare_start = time.perf_counter()
-        scanned_x = _to_tensor(scanned_copies(data["train_images"], config.seed), device, torch)
+        scanned_x = _to_tensor(scanned_copies(data["train_images"], config.seed, setup.threads), device, torch)
         prepare_seconds = time.perf_counter() - prepare_start
     history: list[dict[str, float]] = []
     start_epoch = 0
@@ -119,6 +119,8 @@ def train(
 
     # ---- the loop ------------------------------------------------------------------------
     bar = Progress(enabled=progress, total_steps=total_steps, done_steps=start_epoch * steps_per_epoch)
+    # Threads follow the free cores: a program started beside a long run takes one back.
+    watch = CoreWatch(setup.threads) if not config.threads else None
     train_seconds = sum(row["seconds"] for row in history)
     interrupted = False
     try:
@@ -160,6 +162,8 @@ def train(
                     if batch_index % 25 == 24 or batch_index == steps_per_epoch - 1:
                         bar.step(epoch + 1, config.epochs, loss_sum.item() / seen, correct.item() / seen,
                                  advance=batch_index % 25 + 1)
+                        if watch and watch.changed():
+                            torch.set_num_threads(watch.threads)
                 epoch_seconds = time.perf_counter() - epoch_start
                 train_seconds += epoch_seconds
                 val_loss, val_accuracy = _evaluate_tensor(model, val_x, val_y, bf16, device, torch)
