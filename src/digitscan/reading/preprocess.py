@@ -29,6 +29,7 @@ __all__ = [
     "find_sheet",
     "grey_percentiles",
     "flatten_sheet",
+    "isolate_sheet",
     "ink_is_dark",
     "ink_mask",
     "ink_strength",
@@ -45,6 +46,9 @@ MIN_INK = 50
 _INK_SAMPLE = 62_500
 # Pictures up to this size may be one digit cut tight (128 x 128).
 _SMALL_CROP_PIXELS = 16_384
+# A sheet on a desk is looked for on a copy with this long side, and read from a little
+# inside its outline (this share of its size).
+_SHEET_SIDE, _SHEET_INSET = 480, 0.98
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
 _SKEW_SAMPLE, _MAX_SKEW = 12_000, 10.0
 
@@ -281,58 +285,87 @@ def straighten(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def find_sheet(grey: np.ndarray) -> np.ndarray | None:
-    """Corners (4, 2) float32 of a light sheet photographed on a darker desk, or None.
+    """Corners (4, 2) float32 of a sheet of paper photographed on a desk, or None.
 
-    None when no clear sheet stands out, or when the sheet already fills the picture (a
-    flatbed scan): then there is nothing to undo.
+    The sheet is the largest light, smooth region whose outline is sharp: it is grown from
+    its lightest part out to the nearest strong edge (a watershed), so a shadow falling
+    across it (a soft edge) stays inside, while wood grain, weave or a pattern outside
+    stays out. None when no clear sheet stands out, or when the sheet already fills the
+    picture (a flatbed scan): then there is nothing to undo.
     """
-    height, width = grey.shape
-    if min(height, width) < 200:
+    region = _sheet_region(grey)
+    if region is None:
         return None
-    scale = 400.0 / max(height, width)
-    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (5, 5), 0)
-    level, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # Close the sheet over the writing on it, so the writing does not cut into its outline.
-    bright = cv2.morphologyEx(
-        bright, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
-    )
-    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
+    small, inside, scale = region
+    contours, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     outline = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(outline)
-    total = small.shape[0] * small.shape[1]
-    if area < 0.08 * total or area > 0.9 * total:
-        return None
     hull = cv2.convexHull(outline)
-    for tolerance in (0.02, 0.03, 0.045, 0.06):  # a blurred or bent edge needs more slack
+    area = cv2.contourArea(hull)
+    for tolerance in (0.02, 0.03, 0.045, 0.06):  # a blurred or curled edge needs more slack
         corners = cv2.approxPolyDP(hull, tolerance * cv2.arcLength(hull, True), True)
         if len(corners) <= 4:
             break
     if len(corners) != 4 or not cv2.isContourConvex(corners):
         return None
-    if cv2.contourArea(corners) < 0.9 * area:
-        return None  # not a quadrilateral
-    inside = np.zeros_like(small)
-    cv2.fillConvexPoly(inside, corners.reshape(4, 2), 255)
+    if cv2.contourArea(corners) < 0.85 * area or cv2.contourArea(outline) < 0.85 * area:
+        return None  # not a quadrilateral: a sheet and a book page run together, say
     points = corners.reshape(4, 2)
     margin = 0.01 * max(small.shape)
     if ((points < margin) | (points > np.array(small.shape[::-1]) - 1 - margin)).any():
         return None  # a corner out of the picture: nothing sure to flatten to
-    paper, desk = small[inside > 0].mean(), small[inside == 0].mean()
-    if paper - desk < 40:  # not a light sheet on a clearly darker desk
-        return None
-    # A sheet's edge is sharp; where light merely fades across a page, it is not.
-    edges = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
-    outline_mask = np.zeros_like(small)
-    cv2.polylines(outline_mask, [corners.reshape(4, 2)], True, 255, 3)
-    border = np.zeros_like(small)
-    border[3:-3, 3:-3] = 255  # the picture's own edge says nothing
-    on_outline = (outline_mask > 0) & (border > 0)
-    if not on_outline.any() or edges[on_outline].mean() < 4.0 * max(float(np.median(edges)), 2.0):
-        return None
-    return _order_corners(corners.reshape(4, 2).astype(np.float32) / scale)
+    return _order_corners(points.astype(np.float32) / scale)
+
+
+def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Only the sheet of a photo of paper on a desk, and the 3x3 homography back to
+    ``grey`` (None when ``grey`` is given back as it is: no sheet stands out, or it fills
+    the picture).
+
+    A sheet with four clear corners is flattened (``flatten_sheet``); one that is not a
+    clean quadrilateral (curled, a corner out of the frame, a second sheet touching it) is
+    cut out to its box, the desk around it painted the paper's own shade, so that neither
+    the desk's texture is read as writing nor its colour decides the ink's polarity."""
+    corners = find_sheet(grey)
+    if corners is not None:
+        # A little inside the outline: its edge, and the desk a corner found a pixel or two
+        # out lets in, would be read as strokes along the border.
+        centre = corners.mean(axis=0)
+        return flatten_sheet(grey, centre + (corners - centre) * _SHEET_INSET)
+    region = _sheet_region(grey)
+    if region is None:
+        return grey, None
+    small, inside, scale = region
+    # The sheet's own edge is left out with the desk.
+    inside = cv2.erode(inside, np.ones((7, 7), np.uint8))
+    x, y, w, h = cv2.boundingRect(inside)
+    if w == 0 or h == 0:
+        return grey, None
+    # The paper's shade carried out over the desk: the sheet's light (writing closed
+    # over) averaged from the nearest parts of the sheet.
+    light = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))).astype(np.float32)
+    weight = (inside > 0).astype(np.float32)
+    spread = max(small.shape) / 20
+    near = cv2.GaussianBlur(weight, (0, 0), spread)
+    # Far from the sheet, its median shade.
+    median = float(np.median(light[inside > 0]))
+    paper = ((cv2.GaussianBlur(light * weight, (0, 0), spread) + 0.05 * median)
+             / (near + 0.05))
+    x0, y0 = int(x / scale), int(y / scale)
+    x1 = min(grey.shape[1], int(math.ceil((x + w) / scale)))
+    y1 = min(grey.shape[0], int(math.ceil((y + h) / scale)))
+    crop = grey[y0:y1, x0:x1]
+    # The small copy's pixels mapped onto the crop's.
+    to_small = np.array([[scale, 0, x0 * scale - x], [0, scale, y0 * scale - y]], np.float32)
+    size_full = (crop.shape[1], crop.shape[0])
+    box = (slice(y, y + h), slice(x, x + w))
+    keep = cv2.warpAffine(inside[box], to_small, size_full, flags=cv2.INTER_LINEAR
+                          | cv2.WARP_INVERSE_MAP) > 127
+    shade = cv2.warpAffine(paper[box], to_small, size_full, flags=cv2.INTER_LINEAR
+                           | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    sheet = np.where(keep, crop, np.clip(shade, 0, 255).astype(np.uint8))
+    back = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+    return sheet, back
 
 
 def flatten_sheet(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,7 +405,10 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     stroke = stroke_width(dark) if dark.mean() < 0.5 else 0.0
     size = max(5, int(min(small.shape) / 12), int(min(3 * stroke, min(small.shape) / 5))) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    paper = cv2.dilate(small, kernel)
+    # A closing rather than a max filter: the paper's light follows a shadow's edge (a
+    # hand's or a phone's across the sheet) instead of spilling the lit side's level a
+    # window's width into the shadow, where the paper would read as ink.
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.blur(paper, (size, size))
     return cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -430,6 +466,59 @@ def _thin_only(lines: np.ndarray, text_height: float, axis: int) -> np.ndarray:
                              cv2.getStructuringElement(cv2.MORPH_RECT, across))
     return (lines > 0) & (thick == 0)
 
+
+
+def _sheet_region(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The sheet in a shrunk copy of ``grey``: (the copy, the sheet's mask 0/255 in it, the
+    scale of the copy), or None when no sheet stands out from a desk around it."""
+    height, width = grey.shape
+    if min(height, width) < 200:
+        return None
+    scale = _SHEET_SIDE / max(height, width)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # Writing, wood grain and weave are thin and dark: a closing takes them out, leaving
+    # the paper's light and the desk's colour.
+    smooth = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    smooth = cv2.GaussianBlur(smooth, (5, 5), 0)
+    level, bright = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if count < 2:
+        return None
+    total = small.shape[0] * small.shape[1]
+    paper_label = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[paper_label, cv2.CC_STAT_AREA] < 0.04 * total:
+        return None
+    paper = labels == paper_label
+    # Seeds: the paper's inside, well away from its edge; the desk: what is dark outside
+    # the paper's convex outline (a shadow on the sheet darkens parts inside it), and the
+    # picture's rim there.
+    sure_paper = cv2.erode(paper.view(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    if not sure_paper.any():
+        return None
+    outline = np.zeros(small.shape, np.uint8)
+    points = cv2.findNonZero(paper.view(np.uint8))
+    cv2.fillConvexPoly(outline, cv2.convexHull(points), 1)
+    near_paper = cv2.dilate(outline, np.ones((15, 15), np.uint8)) > 0
+    rim = np.zeros(small.shape, bool)
+    rim[:2], rim[-2:], rim[:, :2], rim[:, -2:] = True, True, True, True
+    sure_desk = ((bright == 0) | rim) & ~near_paper
+    if not sure_desk.any():
+        return None  # the paper fills the picture: a scan
+    markers = np.zeros(small.shape, np.int32)
+    markers[sure_desk] = 1
+    markers[sure_paper] = 2
+    cv2.watershed(cv2.cvtColor(smooth, cv2.COLOR_GRAY2BGR), markers)
+    inside = ((markers == 2) * 255).astype(np.uint8)
+    area = cv2.countNonZero(inside)
+    if area < 0.05 * total or area > 0.9 * total:
+        return None
+    # A sheet is clearly lighter than the desk around it, and its outline is sharp.
+    ring = (cv2.dilate(inside, np.ones((15, 15), np.uint8)) > 0) & (inside == 0)
+    if not ring.any() or float(smooth[inside > 0].mean()) - float(np.median(smooth[ring])) < 25:
+        return None
+    return small, inside, scale
 
 def _order_corners(points: np.ndarray) -> np.ndarray:
     sums = points.sum(axis=1)

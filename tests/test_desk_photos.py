@@ -1,0 +1,76 @@
+"""Photos of paper on a desk (issue 13): the sheet is found against a textured desk and
+read alone; an empty desk, or a sheet with nothing written on it, reads as empty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from digitscan.reading.preprocess import find_sheet, isolate_sheet, to_grey
+from digitscan.reading.reader import Reader
+from digitscan.training.mnist import load_mnist
+from digitscan.training.simulate import _desk_surface, _lay
+
+KINDS = range(8)  # the desk's seed: wood, fabric, leather and printed patterns among them
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader()
+
+
+def desk(seed: int, shape: tuple[int, int] = (600, 800)) -> np.ndarray:
+    """A procedural desk surface, float32 RGB (the simulator's own)."""
+    return _desk_surface(shape, np.random.default_rng(seed))
+
+
+def sheet_on_desk(seed: int, sheet: np.ndarray, angle: float = 5.0) -> np.ndarray:
+    """``sheet`` (RGB uint8) laid turned and in slight perspective on desk ``seed``."""
+    rng = np.random.default_rng(1000 + seed)
+    picture = _lay(desk(seed), sheet.astype(np.float32), (420.0, 290.0), angle, 12.0, rng)
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def blank_sheet(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(rng.normal(232, 3, (300, 420, 1)).repeat(3, axis=2), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", KINDS)
+def test_an_empty_desk_reads_as_empty(reader: Reader, seed: int) -> None:
+    picture = np.clip(desk(seed), 0, 255).astype(np.uint8)
+    reading = reader.read_array(picture, layout="page")
+    assert reading.digits == [], (reading.text, reading.error)
+
+
+@pytest.mark.parametrize("seed", KINDS)
+def test_a_blank_sheet_on_a_desk_reads_as_empty(reader: Reader, seed: int) -> None:
+    reading = reader.read_array(sheet_on_desk(seed, blank_sheet(seed)), layout="page")
+    assert reading.digits == [], (reading.text, reading.error)
+
+
+@pytest.mark.parametrize("seed", KINDS)
+def test_the_sheet_is_cut_out_of_a_textured_desk(seed: int) -> None:
+    picture = to_grey(sheet_on_desk(seed, blank_sheet(seed)))
+    sheet, back = isolate_sheet(picture)
+    assert back is not None
+    # Only paper is left: no desk texture, no desk colour.
+    assert sheet.shape[0] * sheet.shape[1] < 0.5 * picture.size
+    assert float(np.percentile(sheet, 1)) > 180
+
+
+def test_writing_on_a_sheet_on_wood_is_read(reader: Reader, mnist_dir: Path) -> None:
+    test = load_mnist("test", mnist_dir, download=False)
+    page = blank_sheet(3)
+    for position, index in enumerate((3, 2, 1, 18)):  # MNIST's 0, 1, 2, 3
+        digit = cv2.resize(test.images[index], (48, 48), interpolation=cv2.INTER_AREA)
+        box = page[120:168, 120 + 52 * position: 168 + 52 * position]
+        box[:] = np.minimum(box, (255 - digit)[..., None] * 0.9 + 20)
+    truth = "".join(str(int(test.labels[i])) for i in (3, 2, 1, 18))
+    picture = sheet_on_desk(0, page)
+    assert find_sheet(to_grey(picture)) is not None
+    reading = reader.read_array(picture, layout="page")
+    assert reading.text == truth, reading.error
