@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -76,8 +76,8 @@ def line_band(ink: np.ndarray, threshold: int = 64) -> tuple[int, int]:
 @dataclass
 class DecodedLine:
     """One line as the network read it: the text (digits, numbers split by a space), and per
-    digit its value, the output step it was read at, its first and last step, its
-    confidence and its top 3 as (digit, probability)."""
+    digit its value, its first and last output step, its confidence, its top 3 as (digit,
+    probability), and the ten digits' probabilities at its surest step."""
 
     text: str
     digits: list[int]
@@ -85,6 +85,7 @@ class DecodedLine:
     confidences: list[float]
     top3: list[list[tuple[int, float]]]
     breaks: list[bool]  # breaks[i]: a number break before digit i+1
+    distributions: list[np.ndarray] = field(default_factory=list)  # (10,) each, summing to 1
 
 
 def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
@@ -96,6 +97,7 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
     spans: list[tuple[int, int]] = []
     confidences: list[float] = []
     top3: list[list[tuple[int, float]]] = []
+    distributions: list[np.ndarray] = []
     breaks: list[bool] = []
     pending_break = False
     previous = BLANK
@@ -109,6 +111,7 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
                 if confidence > confidences[-1]:
                     confidences[-1] = confidence
                     top3[-1] = _top3(steps[t])
+                    distributions[-1] = _digit_distribution(steps[t])
             continue
         previous = symbol
         if symbol == BLANK:
@@ -123,8 +126,15 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
         spans.append((t, t))
         confidences.append(float(steps[t, symbol]))
         top3.append(_top3(steps[t]))
+        distributions.append(_digit_distribution(steps[t]))
     text = "".join((" " if i and breaks[i - 1] else "") + str(d) for i, d in enumerate(digits))
-    return DecodedLine(text, digits, spans, confidences, top3, breaks)
+    return DecodedLine(text, digits, spans, confidences, top3, breaks, distributions)
+
+
+def _digit_distribution(step: np.ndarray) -> np.ndarray:
+    """The ten digits' probabilities at one step, renormalised over the digits alone."""
+    digits = step[1:11].astype(np.float32)
+    return digits / max(float(digits.sum()), 1e-12)
 
 
 def _top3(step: np.ndarray) -> list[tuple[int, float]]:

@@ -37,7 +37,8 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
     """One picture of a line (grey uint8, dark ink on light paper) and its true text."""
     height = int(rng.integers(18, 60))  # digit height in pixels
     stroke = max(1, round(height / rng.uniform(7.0, 12.0)))
-    spacing = rng.choice(["touching", "close", "normal", "wide"], p=[0.3, 0.3, 0.3, 0.1])
+    spacing = rng.choice(["touching", "close", "normal", "wide"], p=[0.25, 0.25, 0.3, 0.2])
+    thin_pen = rng.random() < 0.25  # a fine pen: strokes far thinner than MNIST's at this size
     numbers = _numbers(rng)
     canvas_h = int(height * rng.uniform(2.2, 3.2))
     baseline = int(canvas_h * rng.uniform(0.55, 0.7))
@@ -46,10 +47,11 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
     x = int(height * rng.uniform(0.2, 1.5))
     text_parts: list[str] = []
     slant = rng.normal(0.0, 0.18)
-    currency = rng.random() < 0.15
+    currency = rng.random() < 0.2
     for number_index, number in enumerate(numbers):
         if number_index:
-            x += int(height * rng.uniform(0.7, 2.0))
+            # Numbers stand clearly further apart than the digits inside them.
+            x += int(height * (rng.uniform(0.7, 2.0) + (0.6 if spacing == "wide" else 0.0)))
         if currency and number_index == 0:
             x = _currency_sign(ink, x, baseline, height, stroke, rng)
         bracket = rng.random() < 0.04
@@ -58,7 +60,7 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
         separator_every = 3 if rng.random() < 0.15 else 0
         decimal_at = len(number) - 2 if len(number) > 3 and rng.random() < 0.1 else -1
         for position, digit in enumerate(number):
-            shape = _digit_shape(images, labels, digit, height, rng)
+            shape = _digit_shape(images, labels, digit, height, rng, thin_pen)
             h, w = shape.shape
             top = baseline - h + int(rng.normal(0, height * 0.04))
             top = min(max(top, 0), canvas_h - h)
@@ -77,11 +79,13 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
         if bracket:
             x = _bracket(ink, x + stroke, baseline, height, stroke, False)
         text_parts.append("".join(str(d) for d in number))
-    if rng.random() < 0.12:
+    if rng.random() < 0.2:
         x = _tail(ink, x, baseline, height, stroke, rng)
     ink = ink[:, : min(ink.shape[1], x + int(height * rng.uniform(0.2, 2.0)))]
     if abs(slant) > 0.02:
         ink = _shear(ink, slant)
+    if rng.random() < 0.1:
+        ink = _broken(ink, stroke, rng)
     if rng.random() < 0.25:
         kernel = np.ones((2, 2), np.uint8)
         ink = cv2.dilate(ink, kernel) if rng.random() < 0.6 else cv2.erode(ink, kernel)
@@ -126,19 +130,56 @@ _LENGTH_P /= _LENGTH_P.sum()
 
 
 def _digit_shape(images: np.ndarray, labels: np.ndarray, digit: int, height: int,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator, thin_pen: bool = False) -> np.ndarray:
     """A handwritten ``digit`` from ``images`` cut to its ink, about ``height`` tall, with
-    its own size, width and slant."""
+    its own size, width and slant; now and then in a style MNIST's American writers lack (a
+    1 with a long lead-in flag, a crossed 7), or thinned to a fine pen's stroke."""
     pool = _by_label(labels)[digit]
     image = images[pool[int(rng.integers(len(pool)))]]
     values = image.astype(np.float32) * np.float32(1 / 255)
+    if digit in (1, 7) and rng.random() < 0.3:
+        values = _european(values, digit, rng)
     rows = np.flatnonzero(values.max(axis=1) > 0.1)
     cols = np.flatnonzero(values.max(axis=0) > 0.1)
     values = values[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
     target_h = max(4, int(round(height * rng.uniform(0.8, 1.1))))
     aspect = rng.uniform(0.8, 1.25)
     target_w = max(2, int(round(values.shape[1] * target_h / values.shape[0] * aspect)))
-    return cv2.resize(values, (target_w, target_h), interpolation=cv2.INTER_LINEAR)
+    shape = cv2.resize(values, (target_w, target_h), interpolation=cv2.INTER_LINEAR)
+    if thin_pen and target_h >= 24:
+        # MNIST strokes are a tenth of the digit's height; a fine pen's are a thirtieth.
+        radius = max(1, int(target_h / rng.uniform(14, 22)))
+        shape = cv2.erode(shape, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+        if shape.max() < 0.3:  # thinned away: keep the ordinary stroke
+            shape = cv2.resize(values, (target_w, target_h), interpolation=cv2.INTER_LINEAR)
+    return shape
+
+
+def _european(values: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 MNIST 1 given a long lead-in flag, or a 7 given a bar across its stem."""
+    canvas = np.pad(values, ((0, 0), (10, 4)))
+    ink = canvas > 0.3
+    rows = np.flatnonzero(ink.any(axis=1))
+    if len(rows) < 4:
+        return values
+    top = int(rows[0])
+    thickness = int(rng.integers(2, 4))
+    if digit == 1:
+        top_cols = np.flatnonzero(ink[top])
+        x = int(top_cols.mean())
+        length = rng.uniform(5, 10)
+        angle = rng.uniform(0.5, 1.1)  # radians below the horizontal, to the left
+        end = (int(x - length * np.cos(angle)), int(top + length * np.sin(angle)))
+        cv2.line(canvas, (x, top), end, 1.0, thickness)
+    else:
+        middle = int(rows[len(rows) // 2])
+        cols = np.flatnonzero(ink[middle])
+        if len(cols) == 0:
+            return values
+        centre = int(cols.mean())
+        half = int(rng.integers(3, 6))
+        cv2.line(canvas, (centre - half, middle), (centre + half, middle + int(rng.integers(-1, 2))), 1.0, thickness)
+    return canvas
 
 
 _POOLS: dict[int, list[np.ndarray]] = {}
@@ -159,7 +200,7 @@ def _gap(spacing: str, width: int, height: int, rng: np.random.Generator) -> int
         return int(height * rng.uniform(-0.08, 0.12))
     if spacing == "normal":
         return int(height * rng.uniform(0.05, 0.35))
-    return int(height * rng.uniform(0.3, 0.6))
+    return int(height * rng.uniform(0.3, 0.9))
 
 
 def _comma_or_dot(ink, x, baseline, height, stroke, rng) -> int:
@@ -179,6 +220,8 @@ def _dot(ink, x, baseline, height, stroke, rng) -> int:
 def _tail(ink, x, baseline, height, stroke, rng) -> int:
     """"/-", "-" or "/=" after an amount."""
     x0 = x + int(height * rng.uniform(0.1, 0.3))
+    if rng.random() < 0.3:
+        return _written(ink, str(rng.choice(["/-", "/=", "-", "=", "/-/-", "/-."])), x0, baseline, height, stroke, rng)
     kind = rng.integers(3)
     if kind != 1:
         cv2.line(ink, (x0, baseline), (x0 + int(height * 0.4), baseline - int(height * 0.8)), 1.0, stroke)
@@ -197,7 +240,36 @@ def _bracket(ink, x, baseline, height, stroke, opening: bool) -> int:
     return x + height // 3
 
 
+def _written(ink, text: str, x: int, baseline: int, height: int, stroke: int, rng) -> int:
+    """``text`` in one of OpenCV's script or plain stroke fonts, about ``height`` tall: a
+    "$", "Rs." or "/-" as a hand or a cheque printer writes it."""
+    font = int(rng.choice([cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
+                           cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_TRIPLEX]))
+    (width, glyph_height), _ = cv2.getTextSize(text, font, 1.0, stroke)
+    scale = height * rng.uniform(0.7, 1.0) / max(glyph_height, 1)
+    width = int(width * scale)
+    if x + width + height >= ink.shape[1]:
+        return x
+    drawn = np.zeros(ink.shape, np.uint8)
+    cv2.putText(drawn, text, (x, baseline), font, scale, 255, stroke, cv2.LINE_AA)
+    np.maximum(ink, drawn * np.float32(1 / 255), out=ink)
+    return x + width + int(height * rng.uniform(0.1, 0.4))
+
+
+def _broken(ink: np.ndarray, stroke: int, rng: np.random.Generator) -> np.ndarray:
+    """Strokes with gaps, as a dry pen or a harsh threshold leaves them."""
+    ys, xs = np.nonzero(ink > 0.5)
+    if len(xs) == 0:
+        return ink
+    ink = ink.copy()
+    for i in rng.choice(len(xs), size=min(len(xs), int(rng.integers(3, 12))), replace=False):
+        cv2.circle(ink, (int(xs[i]), int(ys[i])), max(1, stroke), 0.0, -1)
+    return ink
+
+
 def _currency_sign(ink, x, baseline, height, stroke, rng) -> int:
+    if rng.random() < 0.4:
+        return _written(ink, str(rng.choice(["$", "$", "Rs.", "Rs", "#"])), x, baseline, height, stroke, rng)
     h = int(height * rng.uniform(0.8, 1.05))
     top = baseline - h
     if rng.random() < 0.5:  # "$": an S and a bar through it
