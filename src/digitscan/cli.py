@@ -92,7 +92,8 @@ def main() -> None:
 
 @app.command()
 def train(
-    model: str = typer.Option("default", "--model", "-m", help="Network to train: default or seed."),
+    model: str = typer.Option("default", "--model", "-m",
+                              help="Network to train: default or seed (digits), or lines (whole lines of digits)."),
     epochs: int = typer.Option(6, "--epochs", "-e", help="Passes over the training set."),
     batch_size: int = typer.Option(128, "--batch-size", "-b", help="Images per optimiser step."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same machine, same numbers."),

@@ -331,7 +331,7 @@ def _decode_pdf(data: bytes, name: str, max_pages: int) -> Iterator[Page]:
     try:
         import pypdfium2 as pdfium
     except ImportError:
-        yield _failed(name, "PDF support needs pypdfium2: pip install 'digitscan[pdf]'")
+        yield _failed(name, "reading PDFs needs pypdfium2: pip install 'digitscan[read-pdf]'")
         return
     try:
         document = pdfium.PdfDocument(data)
