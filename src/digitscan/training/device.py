@@ -20,8 +20,9 @@ from .cores import free_cores
 __all__ = ["Setup", "choose_setup", "pick_device", "use_bf16"]
 
 # torch.compile, measured on the seed and default networks at their batch sizes on a 2-core
-# AVX-512 CPU: see benchmarks/train_speed.py and issue 14.
-_COMPILE_REASON = "measured slower for these small nets"
+# AVX-512 CPU, also capped to AVX2 (issue 14): compiling took 35-80 s, longer than a whole
+# 5-epoch run of the lab net, and the compiled steps were no faster afterwards.
+_COMPILE_REASON = "compiling takes longer than these small nets train"
 
 
 @dataclass(frozen=True)
