@@ -33,6 +33,9 @@ def test_one_busy_process_leaves_one_thread() -> None:
     # One core fully busy, or the busy process moved between cores half the time each.
     assert _sampled(_stat((0, 0), (0, 0)), _stat((20, 0), (0, 20)), {0, 1}).threads == 1
     assert _sampled(_stat((0, 0), (0, 0)), _stat((10, 10), (10, 10)), {0, 1}).threads == 1
+    # A program busy on half a core still holds a second thread up at every barrier.
+    assert _sampled(_stat((0, 0), (0, 0)), _stat((5, 15), (5, 15)), {0, 1}).threads == 1
+    assert _sampled(_stat((0, 0), (0, 0)), _stat((2, 18), (2, 18)), {0, 1}).threads == 2
 
 
 def test_a_fully_busy_machine_still_trains_on_one_thread() -> None:
@@ -77,7 +80,7 @@ def test_the_watch_follows_programs_started_and_ended_during_training() -> None:
         _stat((0, 0), (0, 0)),
         _stat((20, 0), (20, 0)),  # both cores busy, the run itself busy on 2: still 2
         _stat((40, 0), (40, 0)),  # both busy, the run only on 1 (a program beside it): 1
-        _stat((50, 10), (60, 0)),  # one core half idle, the run on 1: 1.5 -> 2
+        _stat((42, 18), (60, 0)),  # one core 90% idle, the run on 1: 1.9 -> 2
     ])
     clock, own = iter([0.0, 1.0, 1.5, 2.0, 3.0]), iter([0.0, 2.0, 3.0, 4.0])
     watch = CoreWatch(2, every=1.0, read_stat=lambda: next(readings), clock=lambda: next(clock),
