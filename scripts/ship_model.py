@@ -27,6 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITSCAN_DATA)")
+    parser.add_argument("--note", default=None, help="said in the card as it is (e.g. how an earlier stage was made)")
     args = parser.parse_args()
 
     from digitscan.training.evaluation import evaluate
@@ -39,7 +40,7 @@ def main() -> int:
         print(f"{run}: the run was interrupted; ship only a finished run", file=sys.stderr)
         return 2
     if config["train"]["model"] == "lines":
-        return ship_line_model(run, config, args.data_dir)
+        return ship_line_model(run, config, args.data_dir, args.note)
     evaluation = evaluate(run, "mnist-test", args.data_dir)
     checksums = {name: digest for name, (_path, digest) in file_checksums(resolve_data_dir(args.data_dir)).items()}
 
@@ -81,7 +82,7 @@ def main() -> int:
     return 0
 
 
-def ship_line_model(run: Path, config: dict, data_dir: str | None) -> int:
+def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | None) -> int:
     """The line recogniser: re-measured on the held-apart synthetic lines (made again from
     MNIST's test digits with the run's validation seed) through ONNX Runtime."""
     from digitscan.reading.lines import LineRecogniser
@@ -97,6 +98,13 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None) -> int:
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "model.onnx", MODEL_DIR / "lines.onnx")
     shutil.copyfile(run / "model.safetensors", MODEL_DIR / "lines.safetensors")
+    # A model fine-tuned from an earlier run (--init RUN) is made by both commands, in order.
+    stages = []
+    init = config["train"].get("init")
+    while init and (Path(init) / "config.json").is_file():
+        earlier = json.loads((Path(init) / "config.json").read_text())
+        stages.insert(0, {"command": earlier["command"], "train_seconds": earlier.get("train_seconds")})
+        init = earlier["train"].get("init")
     card = {
         "name": "digitscan lines",
         "architecture": config.get("model"),
@@ -118,6 +126,8 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None) -> int:
             "validation": f"{len(texts):,} synthetic lines of MNIST test digits, another seed",
             "md5_uncompressed": checksums,
         },
+        "earlier_stages": stages,
+        "note": note,
         "metrics_synthetic_validation": {"exact": exact, "cer": cer},
         "shipped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "reproduce": "digitscan train with the command above, then python scripts/ship_model.py RUN_DIR",

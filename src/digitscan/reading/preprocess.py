@@ -498,8 +498,10 @@ def _sheet_region(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | No
     if not sure_paper.any():
         return None
     outline = np.zeros(small.shape, np.uint8)
-    points = cv2.findNonZero(paper.view(np.uint8))
-    cv2.fillConvexPoly(outline, cv2.convexHull(points), 1)
+    # The hull of the outlines' points is the hull of all the paper's pixels, from a few
+    # hundred points instead of every pixel (measured 35 -> under 1 ms on a 1-MP page).
+    contours, _ = cv2.findContours(paper.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.fillConvexPoly(outline, cv2.convexHull(np.concatenate(contours)), 1)
     near_paper = cv2.dilate(outline, np.ones((15, 15), np.uint8)) > 0
     rim = np.zeros(small.shape, bool)
     rim[:2], rim[-2:], rim[:, :2], rim[:, -2:] = True, True, True, True

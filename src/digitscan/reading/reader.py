@@ -101,6 +101,9 @@ _STRETCHED_LOOKING = 0.9
 # Pages read before their digits go to the classifier together.
 _PAGES_PER_BATCH = 256
 _SQUARE_3X3 = np.ones((3, 3), np.uint8)
+# A line digit the recogniser gives at least this probability is not second-guessed by the
+# digit classifier (see ``_combine``).
+_SURE_LINE_DIGIT = 0.98
 
 Source = str | os.PathLike[str] | bytes | np.ndarray
 # What ``read`` accepts, for the messages that say so.
@@ -260,6 +263,11 @@ class Reader:
                 found.append((line, line_placed, line_opinions))
         boxes = [[box for box, _ in line_placed] for _, line_placed, _ in found]
         breaks = _line_breaks(boxes)
+        if plan.bands and plan.bands[0].one_line:
+            # A picture of one line has no page to learn the writer's spacing from; there
+            # the recogniser, which saw the line whole, says where numbers part as well.
+            breaks = [[geometric or said for geometric, said in zip(line_breaks, line.breaks, strict=True)]
+                      for line_breaks, (line, _, _) in zip(breaks, found, strict=True)]
         lines: list[Line] = []
         for (line, line_placed, line_opinions), line_breaks in zip(found, breaks, strict=True):
             digits, text = [], ""
@@ -378,6 +386,7 @@ class _Band:
     top: int
     ink: np.ndarray  # uint8 ink map of the band, working pixels
     network_input: np.ndarray  # line_input(ink)
+    one_line: bool = False  # the whole picture, read as one line (--layout line)
 
     def digit_box(self, line: DecodedLine, index: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
         """The box of digit ``index`` of the decoded line (working pixels) and its ink: the
@@ -624,16 +633,27 @@ def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
     if not mask.any():
         plan.error = "blank page: no ink found"
         return True
-    found = find_candidates(mask)
-    tall = [c.box for c in found.candidates if c.box[3] >= 0.6 * found.text_height]
-    if found.text_height > 0 and grey.shape[0] > 2.5 * found.text_height and len(tall) >= 4:
-        rows = [line for line in group_lines(tall) if len(line) >= 2]
-        if len(rows) >= 2:
-            return False
+    if _separate_rows_of_writing(mask) >= 2:
+        return False
     top, bottom = line_band(ink)
     band = ink[top:bottom]
-    plan.bands.append(_Band(0, top, band, line_input(band)))
+    plan.bands.append(_Band(0, top, band, line_input(band), one_line=True))
     return True
+
+
+def _separate_rows_of_writing(mask: np.ndarray) -> int:
+    """How many rows of writing a picture holds: bands of ink rows parted by rows of bare
+    paper, counting those nearly as tall and as inked as the largest. Clutter that covers
+    the whole picture (hatching, a background pattern) makes one band, so a cheque's amount
+    on its hatched ground stays one line."""
+    inked_rows = mask.sum(axis=1) > max(1, mask.shape[1] // 200)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], inked_rows.view(np.int8), [0]])))
+    bands = list(zip(edges[::2], edges[1::2], strict=True))
+    if len(bands) < 2:
+        return len(bands)
+    heights = np.array([b - a for a, b in bands], float)
+    inks = np.array([mask[a:b].sum() for a, b in bands], float)
+    return int(((heights >= 0.5 * heights.max()) & (inks >= 0.2 * inks.max())).sum())
 
 
 def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text_height: float) -> None:
@@ -649,9 +669,12 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
 
 
 def _combine(line_p: np.ndarray, classifier_p: np.ndarray) -> np.ndarray:
-    """One digit's probabilities from both networks, as independent witnesses: their
-    product, renormalised. Where one is unsure (a crop cut through a touching pair leaves
-    the classifier flat), the other decides."""
+    """One digit's probabilities from both networks. Where the line recogniser is sure, its
+    answer stands (the classifier's crop may hold a neighbour's stroke or a separator);
+    where it is not, both are taken as independent witnesses: their product, renormalised,
+    so that the classifier's sharper view of the digit's own ink decides."""
+    if float(line_p.max()) >= _SURE_LINE_DIGIT:
+        return line_p
     product = line_p.astype(np.float64) * classifier_p.astype(np.float64)
     total = product.sum()
     if total <= 1e-12:
