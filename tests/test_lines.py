@@ -151,6 +151,12 @@ def test_train_a_line_model_then_fine_tune_it_on_your_own_lines(tmp_path: Path, 
     assert json.loads((out / "config.json").read_text())["model"]["name"] == "lines"
     reading = Reader(line_model=out / "model.onnx").read(np.full((40, 200), 255, np.uint8), layout="line")[0]
     assert reading.digits == []
+    # --model takes a line model's run too: it then reads lines beside the shipped classifier.
+    assert Reader(out).line_model_path == out / "model.onnx"
+    read = subprocess.run([sys.executable, "-m", "digitscan.cli", "read", "--model", str(out), "--layout", "line",
+                           "--json", str(Path(__file__).parents[1] / "examples" / "photo.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0 and json.loads(read.stdout)["file"].endswith("photo.png"), read.stderr[-500:]
 
     # A user's own labelled lines: images/ and labels.csv (file,text), starting from the run.
     folder = tmp_path / "my-lines"

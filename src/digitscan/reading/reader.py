@@ -21,6 +21,7 @@ as a page (a single line is just a page with one line).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -76,9 +77,10 @@ from .segment import (
 __all__ = ["LAYOUTS", "Reader", "bundled_examples", "read"]
 
 LAYOUTS = ("auto", "digit", "line", "page", "grid")
-# Below this the model is more often wrong than right on our real scans, so the digit is
-# flagged for a person to check (the thresholds are about the throwaway model; see README).
-DEFAULT_MIN_CONFIDENCE = 0.5
+# Digits read with less confidence are flagged for a person to check. Measured by
+# benchmarks/unsure_rates.py (11 simulated conditions x 15 pages and the 2 real pages):
+# at 0.9, 47% of the wrong digits are flagged and 0.5% of the right ones; at 0.5, 16% and 0%.
+DEFAULT_MIN_CONFIDENCE = 0.9
 # In auto layout, pictures this small are single-digit crops.
 _DIGIT_CROP_SIDE = 64
 # Pages whose digits are taller than this (in pixels) are shrunk to it before segmenting.
@@ -120,9 +122,13 @@ class ArgumentTypeError(DigitscanError, TypeError):
 
 
 class Reader:
-    """Reads digits from pictures with one model loaded once.
+    """Reads digits from pictures with its models loaded once.
 
-    ``min_confidence``: digits the model is less sure of are marked ``unsure``.
+    ``model``: the digit classifier (an .onnx file or a training run; default: the shipped
+    one), or a line model's run or .onnx (``train --model lines``), which then reads lines
+    beside the shipped classifier. ``line_model``: the line recogniser (default: the shipped
+    one; ``False`` cuts lines into digits instead). ``min_confidence``: digits the models are
+    less sure of are marked ``unsure``.
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None,
@@ -139,6 +145,10 @@ class Reader:
             raise ArgumentError(f"min_confidence must be between 0 and 1, got {min_confidence}")
         if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 0:
             raise ArgumentError(f"threads must be a whole number >= 0 (0: ONNX Runtime decides), got {threads!r}")
+        if model is not None and line_model in (None, True) and _is_line_model(Path(model)):
+            # One --model option serves both kinds: a fine-tuned line model reads lines.
+            line_model = Path(model) / "model.onnx" if Path(model).is_dir() else Path(model)
+            model = None
         self.classifier = Classifier(model, threads=threads)
         self.min_confidence = float(min_confidence)
         # Lines are read by the line recogniser when one is there (the package ships one);
@@ -152,6 +162,11 @@ class Reader:
             self._line_model_path = default_line_model_path()
         self._threads = threads
         self._recogniser: LineRecogniser | None = None
+
+    @property
+    def line_model_path(self) -> Path | None:
+        """The line recogniser's ONNX file, or None when lines are cut into digits."""
+        return self._line_model_path
 
     @property
     def reads_lines_whole(self) -> bool:
@@ -333,6 +348,26 @@ class Reader:
         confidence = float(probs[best])
         return Digit(best, confidence, confidence < self.min_confidence, box,
                      [(int(d), float(probs[d])) for d in order], crop)
+
+
+def _is_line_model(path: Path) -> bool:
+    """Whether ``path`` is a line recogniser: a run of ``train --model lines`` or its ONNX
+    file (whose input is named ``line``)."""
+    if path.is_dir():
+        config = path / "config.json"
+        try:
+            return json.loads(config.read_text(encoding="utf-8"))["train"]["model"] == "lines"
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        return False
+    try:
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception:  # not a model ONNX Runtime can load: the classifier will say so
+        return False
+    return session.get_inputs()[0].name == "line"
 
 
 def classify_plans(classifier: Classifier, plans: Sequence[_Plan]) -> np.ndarray:
