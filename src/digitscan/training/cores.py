@@ -59,12 +59,16 @@ def free_cores(
     cpus = set(available) if available is not None else _usable_cpus()
     count = min(len(cpus), _cgroup_quota() or len(cpus))
     try:
-        before = _idle_and_total(read_stat(), cpus)
+        before, own_before = _idle_and_total(read_stat(), cpus), time.process_time()
         sleep(sample_seconds)
-        after = _idle_and_total(read_stat(), cpus)
+        after, own_after = _idle_and_total(read_stat(), cpus), time.process_time()
     except (OSError, ValueError):
         return FreeCores(count, math.nan, count)
-    free = min(_free(before, after), float(count))
+    # This process's own threads are no competition: just after torch is imported they keep
+    # about 0.4 of a core busy for a moment, which on an idle 2-core machine read as 1.6
+    # cores free and chose 1 thread.
+    own = max(0.0, own_after - own_before) / sample_seconds if sample_seconds > 0 else 0.0
+    free = min(_free(before, after) + own, float(count))
     return FreeCores(count, round(free, 2), _threads_for(free, count))
 
 
