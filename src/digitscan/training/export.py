@@ -33,12 +33,25 @@ def load_weights(path: str | os.PathLike[str]) -> dict:
 
 def export_onnx(model, path: str | os.PathLike[str]) -> None:
     """Write ``model`` as ONNX with input ``image`` (N,1,28,28) and output ``logits`` (N,10)."""
+    _export(model, path, (1, 1, 28, 28), "image", "logits",
+            {"image": {0: "batch"}, "logits": {0: "batch"}})
+
+
+def export_line_onnx(model, path: str | os.PathLike[str]) -> None:
+    """Write the line recogniser as ONNX: input ``line`` (N,1,32,W), output
+    ``probabilities`` (N,W/2,12), batch and width both free."""
+    _export(model, path, (1, 1, 32, 64), "line", "probabilities",
+            {"line": {0: "batch", 3: "width"}, "probabilities": {0: "batch", 1: "steps"}})
+
+
+def _export(model, path: str | os.PathLike[str], example_shape: tuple[int, ...], input_name: str,
+            output_name: str, dynamic_axes: dict) -> None:
     import torch
 
     was_training = model.training
     model.eval()
     cpu_model = model.to("cpu").to(memory_format=torch.contiguous_format)
-    example = torch.zeros(1, 1, 28, 28)
+    example = torch.zeros(*example_shape)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of the dynamo one, but it is
         # faster, needs no extra packages and gives the same graph for plain CNNs.
@@ -47,33 +60,9 @@ def export_onnx(model, path: str | os.PathLike[str]) -> None:
             cpu_model,
             (example,),
             str(tmp),
-            input_names=["image"],
-            output_names=["logits"],
-            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=ONNX_OPSET,
-            dynamo=False,
-        )
-    model.train(was_training)
-
-
-def export_line_onnx(model, path: str | os.PathLike[str]) -> None:
-    """Write the line recogniser as ONNX: input ``line`` (N,1,32,W), output
-    ``probabilities`` (N,W/2,12), batch and width both free."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    cpu_model = model.to("cpu").to(memory_format=torch.contiguous_format)
-    example = torch.zeros(1, 1, 32, 64)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            cpu_model,
-            (example,),
-            str(tmp),
-            input_names=["line"],
-            output_names=["probabilities"],
-            dynamic_axes={"line": {0: "batch", 3: "width"}, "probabilities": {0: "batch", 1: "steps"}},
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_axes=dynamic_axes,
             opset_version=ONNX_OPSET,
             dynamo=False,
         )

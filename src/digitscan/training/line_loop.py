@@ -29,6 +29,7 @@ from .device import choose_setup
 from .finish import model_weights
 from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, update_config, write_history
+from .schedule import adamw, one_cycle
 
 __all__ = ["edit_distance", "load_line_folder", "train_lines"]
 
@@ -70,21 +71,10 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     if initial_weights is not None:
         model.load_state_dict(initial_weights, strict=True)
     model = model.to(memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.max_lr,
-    )
+    optimizer = adamw(model, config, torch)
     steps_per_epoch = math.ceil(len(train_lines_) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-
-    def learning_rate(step: int) -> float:
-        warmup = max(1, int(total_steps * config.warmup_fraction))
-        if step < warmup:
-            return config.max_lr * (0.04 + 0.96 * step / warmup)
-        progress_ = (step - warmup) / max(1, total_steps - warmup)
-        return config.max_lr * (0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * progress_)))
+    learning_rate = one_cycle(config, total_steps)
 
     history: list[dict[str, float]] = []
     start_epoch = 0

@@ -26,6 +26,7 @@ from .device import choose_setup
 from .finish import calibrate, finish_run, model_weights
 from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, write_history
+from .schedule import adamw, one_cycle
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
 
@@ -83,22 +84,10 @@ def train(
     if model_config is None:
         raise DigitscanError(f"unknown model {config.model!r}: choose one of {', '.join(models.MODEL_CONFIGS)}")
     model = models.build_model(model_config).to(device).to(memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.max_lr,
-    )
+    optimizer = adamw(model, config, torch)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-
-    def learning_rate(step: int) -> float:
-        # One cycle: a linear ramp up, then a cosine down to nearly zero.
-        warmup = max(1, int(total_steps * config.warmup_fraction))
-        if step < warmup:
-            return config.max_lr * (0.04 + 0.96 * step / warmup)
-        progress_ = (step - warmup) / max(1, total_steps - warmup)
-        return config.max_lr * (0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * progress_)))
+    learning_rate = one_cycle(config, total_steps)
 
     augment_config = AugmentConfig() if config.augment else None
     # Low-resolution scans of the training digits are made once, before the first epoch
