@@ -90,8 +90,7 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
     from digitscan.training.mnist import file_checksums, load_mnist, resolve_data_dir
 
     test = load_mnist("test", data_dir)
-    lines, texts = line_loop._synthesise(line_loop.VALIDATION_LINES, line_loop._VALIDATION_SEED,
-                                         test.images, test.labels, 1)
+    lines, texts = line_loop.validation_lines(test.images, test.labels)
     decoded = LineRecogniser(run / "model.onnx").read_lines([line.astype("float32") for line in lines])
     exact, cer = line_loop.score_lines(texts, [d.text for d in decoded])
     checksums = {name: digest for name, (_path, digest) in file_checksums(resolve_data_dir(data_dir)).items()}

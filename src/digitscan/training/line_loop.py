@@ -31,7 +31,7 @@ from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, update_config, write_history
 from .schedule import adamw, one_cycle
 
-__all__ = ["edit_distance", "load_line_folder", "train_lines"]
+__all__ = ["edit_distance", "load_line_folder", "score_lines", "train_lines", "validation_lines"]
 
 # Lines held apart for validation (from MNIST's test digits, another seed).
 VALIDATION_LINES = 2000
@@ -193,12 +193,20 @@ def _load_data(config: TrainConfig, progress: bool):
     test = load_mnist("test", config.data_dir)
     # A quick trial run (a few hundred lines) is validated on fewer lines to stay quick.
     n_val = min(VALIDATION_LINES, max(100, config.lines // 4))
-    val_lines, val_texts = _synthesise(n_val, _VALIDATION_SEED, test.images, test.labels, 1)
+    val_lines, val_texts = validation_lines(test.images, test.labels, n_val)
     train = load_mnist("train", config.data_dir)
     if progress:
         print(f"synthesising {config.lines:,} training lines from MNIST's training digits ...", flush=True)
     lines, texts = _synthesise(config.lines, config.seed, train.images, train.labels, os.cpu_count() or 1)
     return lines, texts, val_lines, val_texts, f"{n_val:,} synthetic lines of MNIST test digits"
+
+
+def validation_lines(images: np.ndarray, labels: np.ndarray, count: int = VALIDATION_LINES
+                     ) -> tuple[list[np.ndarray], list[str]]:
+    """The held-apart lines a line model is measured on: made from MNIST's *test* digits
+    with their own seed, so they share no handwriting with any training line. A run and
+    ``scripts/ship_model.py`` both measure on exactly these."""
+    return _synthesise(count, _VALIDATION_SEED, images, labels, 1)
 
 
 def _synthesise(count: int, seed: int, images: np.ndarray, labels: np.ndarray, workers: int):
