@@ -110,6 +110,9 @@ def train(
     lines: int = typer.Option(120_000, "--lines", help="--model lines: synthetic training lines to make."),
     init: str | None = typer.Option(None, "--init",
                                     help="--model lines: start from weights (a run directory, or 'shipped')."),
+    hands: list[Path] = typer.Option(
+        [], "--hands", help="--model lines: a folder of labelled single digits (images/ + labels.csv, "
+        "or one subfolder per digit) whose handwriting joins MNIST's in the synthetic lines; repeatable."),
 ) -> None:
     """Train a network on MNIST (or your own labelled images) and write a run directory."""
     from datetime import datetime
@@ -125,6 +128,7 @@ def train(
         model=model, epochs=epochs, batch_size=batch_size, seed=seed, data=data,
         data_dir=str(data_dir) if data_dir else None, augment=augment, max_lr=max_lr,
         precision=precision, device=device, limit=limit, lines=lines, init=init,
+        hands=[str(folder) for folder in hands],
     )
     result = run_training(config, out, resume=resume, overwrite=overwrite)
     metrics = result.metrics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,17 @@ class TrainConfig:
     limit: int = 0  # train on the first N training images only (quick runs, tests); 0: all
     lines: int = 120_000  # line model: synthetic lines made from MNIST's training digits
     init: str | None = None  # start from these weights (a run directory, .safetensors or "shipped")
+    # line model: folders of labelled single digits (other hands, other scanners) mixed into
+    # the synthetic lines beside MNIST's training digits
+    hands: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise DigitscanError(f"--epochs must be at least 1, got {self.epochs}")
         if self.lines < 1:
             raise DigitscanError(f"--lines must be at least 1, got {self.lines}")
+        if self.hands and self.model != "lines":
+            raise DigitscanError("--hands is for --model lines (digits of other hands drawn into lines)")
         if self.limit < 0:
             raise DigitscanError(f"--limit must be 0 (all) or more, got {self.limit}")
         if self.batch_size < 1:

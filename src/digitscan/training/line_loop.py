@@ -195,10 +195,31 @@ def _load_data(config: TrainConfig, progress: bool):
     n_val = min(VALIDATION_LINES, max(100, config.lines // 4))
     val_lines, val_texts = validation_lines(test.images, test.labels, n_val)
     train = load_mnist("train", config.data_dir)
+    images, labels = _with_other_hands(train.images, train.labels, config.hands)
     if progress:
-        print(f"synthesising {config.lines:,} training lines from MNIST's training digits ...", flush=True)
-    lines, texts = _synthesise(config.lines, config.seed, train.images, train.labels, os.cpu_count() or 1)
+        other = f" and {len(images) - len(train.images):,} of other hands" if config.hands else ""
+        print(f"synthesising {config.lines:,} training lines from MNIST's training digits{other} ...", flush=True)
+    lines, texts = _synthesise(config.lines, config.seed, images, labels, os.cpu_count() or 1)
     return lines, texts, val_lines, val_texts, f"{n_val:,} synthetic lines of MNIST test digits"
+
+
+# A digit of another hand is drawn this many times as often as one of MNIST's: there are
+# far fewer of them, and they are what MNIST's American schoolchildren and clerks lack.
+_OTHER_HANDS_WEIGHT = 3
+
+
+def _with_other_hands(images: np.ndarray, labels: np.ndarray, folders: list[str]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training digits joined by the labelled digits in ``folders`` (normalised the
+    way MNIST is), each of those repeated ``_OTHER_HANDS_WEIGHT`` times."""
+    from .datasets import load_labelled_folder
+
+    parts_images, parts_labels = [images], [labels]
+    for folder in folders:
+        extra_images, extra_labels = load_labelled_folder(folder)
+        parts_images += [extra_images] * _OTHER_HANDS_WEIGHT
+        parts_labels += [extra_labels] * _OTHER_HANDS_WEIGHT
+    return np.concatenate(parts_images), np.concatenate(parts_labels)
 
 
 def validation_lines(images: np.ndarray, labels: np.ndarray, count: int = VALIDATION_LINES

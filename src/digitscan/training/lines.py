@@ -47,22 +47,32 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
     x = int(height * rng.uniform(0.2, 1.5))
     text_parts: list[str] = []
     slant = rng.normal(0.0, 0.18)
-    currency = rng.random() < 0.2
+    # Now and then a printed number (a form's pre-filled field, a meter, a sudoku's clues):
+    # one typeface for the whole line, upright, even sizes.
+    font = _print_font(rng) if rng.random() < 0.08 else None
+    if font is not None:
+        slant = 0.0 if rng.random() < 0.7 else rng.normal(0.0, 0.1)
+        spacing = rng.choice(["close", "normal", "wide"], p=[0.3, 0.5, 0.2])
+    currency = rng.random() < 0.3
     for number_index, number in enumerate(numbers):
         if number_index:
             # Numbers stand clearly further apart than the digits inside them.
             x += int(height * (rng.uniform(0.7, 2.0) + (0.6 if spacing == "wide" else 0.0)))
-        if currency and number_index == 0:
+        if currency and (number_index == 0 or rng.random() < 0.3):
             x = _currency_sign(ink, x, baseline, height, stroke, rng)
         bracket = rng.random() < 0.04
         if bracket:
             x = _bracket(ink, x, baseline, height, stroke, True)
-        separator_every = 3 if rng.random() < 0.15 else 0
-        decimal_at = len(number) - 2 if len(number) > 3 and rng.random() < 0.1 else -1
+        separator_every = (2 if rng.random() < 0.2 else 3) if rng.random() < 0.25 else 0
+        decimal_at = len(number) - 2 if len(number) > 3 and rng.random() < 0.15 else -1
         for position, digit in enumerate(number):
-            shape = _digit_shape(images, labels, digit, height, rng, thin_pen)
+            if font is not None:
+                shape = _printed_digit(digit, height, font, rng)
+            else:
+                shape = _digit_shape(images, labels, digit, height, rng, thin_pen)
             h, w = shape.shape
-            top = baseline - h + int(rng.normal(0, height * 0.04))
+            jitter = 0.0 if font is not None else rng.normal(0, height * 0.04)
+            top = baseline - h + int(jitter)
             top = min(max(top, 0), canvas_h - h)
             if x + w >= ink.shape[1] - 4 * height:
                 ink = np.pad(ink, ((0, 0), (0, 4 * height + w)))
@@ -79,7 +89,7 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
         if bracket:
             x = _bracket(ink, x + stroke, baseline, height, stroke, False)
         text_parts.append("".join(str(d) for d in number))
-    if rng.random() < 0.2:
+    if rng.random() < 0.25:
         x = _tail(ink, x, baseline, height, stroke, rng)
     ink = ink[:, : min(ink.shape[1], x + int(height * rng.uniform(0.2, 2.0)))]
     if abs(slant) > 0.02:
@@ -118,7 +128,7 @@ def _numbers(rng: np.random.Generator) -> list[list[int]]:
     for _ in range(count):
         length = int(rng.choice(np.arange(1, 13), p=_LENGTH_P))
         digits = list(rng.integers(0, 10, length))
-        if rng.random() < 0.15:  # amounts: round figures with runs of zeros
+        if rng.random() < 0.25:  # amounts: round figures with runs of zeros
             zeros = int(rng.integers(1, min(length, 5) + 1))
             digits[length - zeros:] = [0] * zeros
         numbers.append([int(d) for d in digits])
@@ -153,6 +163,34 @@ def _digit_shape(images: np.ndarray, labels: np.ndarray, digit: int, height: int
         if shape.max() < 0.3:  # thinned away: keep the ordinary stroke
             shape = cv2.resize(values, (target_w, target_h), interpolation=cv2.INTER_LINEAR)
     return shape
+
+
+_PRINT_FACES = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX,
+                cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL)
+
+
+def _print_font(rng: np.random.Generator) -> tuple[int, float]:
+    """A typeface (OpenCV's Hershey faces, sometimes italic) and its stroke as a share of
+    the glyph's height: from a thin office font to a bold stamp."""
+    face = int(rng.choice(_PRINT_FACES)) | (cv2.FONT_ITALIC if rng.random() < 0.15 else 0)
+    return face, float(rng.uniform(0.05, 0.16))
+
+
+def _printed_digit(digit: int, height: int, font: tuple[int, float], rng: np.random.Generator
+                   ) -> np.ndarray:
+    """``digit`` printed in ``font``, cut to its ink, ``height`` tall (0..1 ink)."""
+    face, weight = font
+    canvas = np.zeros((160, 140), np.uint8)
+    scale = 3.0
+    (_, glyph_height), _ = cv2.getTextSize(str(digit), face, scale, 1)
+    thickness = max(1, int(round(weight * max(glyph_height, 10))))
+    cv2.putText(canvas, str(digit), (20, 120), face, scale, 255, thickness, cv2.LINE_AA)
+    rows = np.flatnonzero(canvas.max(axis=1) > 60)
+    cols = np.flatnonzero(canvas.max(axis=0) > 60)
+    glyph = canvas[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1].astype(np.float32) * np.float32(1 / 255)
+    target_h = max(4, int(round(height * rng.uniform(0.85, 0.95))))
+    target_w = max(2, int(round(glyph.shape[1] * target_h / glyph.shape[0])))
+    return cv2.resize(glyph, (target_w, target_h), interpolation=cv2.INTER_AREA)
 
 
 def _european(values: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
@@ -195,7 +233,7 @@ def _by_label(labels: np.ndarray) -> list[np.ndarray]:
 
 def _gap(spacing: str, width: int, height: int, rng: np.random.Generator) -> int:
     if spacing == "touching":
-        return int(-width * rng.uniform(0.0, 0.3))
+        return int(-width * rng.uniform(0.0, 0.4))
     if spacing == "close":
         return int(height * rng.uniform(-0.08, 0.12))
     if spacing == "normal":
@@ -212,7 +250,7 @@ def _comma_or_dot(ink, x, baseline, height, stroke, rng) -> int:
 
 
 def _dot(ink, x, baseline, height, stroke, rng) -> int:
-    x0 = x + int(height * rng.uniform(0.08, 0.2))
+    x0 = x + int(height * rng.uniform(-0.02, 0.2))  # now and then fused to the digit before
     cv2.circle(ink, (x0, baseline - stroke), max(1, stroke), 1.0, -1)
     return x0 + int(height * rng.uniform(0.1, 0.3))
 
@@ -270,14 +308,10 @@ def _broken(ink: np.ndarray, stroke: int, rng: np.random.Generator) -> np.ndarra
 def _currency_sign(ink, x, baseline, height, stroke, rng) -> int:
     if rng.random() < 0.4:
         return _written(ink, str(rng.choice(["$", "$", "Rs.", "Rs", "#"])), x, baseline, height, stroke, rng)
-    h = int(height * rng.uniform(0.8, 1.05))
+    h = int(height * rng.uniform(0.8, 1.2))
     top = baseline - h
-    if rng.random() < 0.5:  # "$": an S and a bar through it
-        cx, r = x + h // 4, max(2, h // 4)
-        cv2.ellipse(ink, (cx, top + r + 1), (r, r), 0, 0, 270, 1.0, stroke)
-        cv2.ellipse(ink, (cx, top + 3 * r), (r, r), 0, 180, 450, 1.0, stroke)
-        cv2.line(ink, (cx, top - 2), (cx, baseline + 2), 1.0, stroke)
-        return x + h // 2 + int(height * rng.uniform(0.1, 0.4))
+    if rng.random() < 0.6:
+        return _dollar(ink, x, top, h, stroke, rng) + int(height * rng.uniform(0.05, 0.4))
     # The rupee sign: two bars, a bowl, a leg.
     w = h // 2
     cv2.line(ink, (x, top), (x + w, top), 1.0, stroke)
@@ -285,6 +319,26 @@ def _currency_sign(ink, x, baseline, height, stroke, rng) -> int:
     cv2.ellipse(ink, (x + w // 3, top + h // 4), (w // 2, h // 5), 0, -90, 90, 1.0, stroke)
     cv2.line(ink, (x + w // 4, top + h // 2), (x + w, baseline), 1.0, stroke)
     return x + w + int(height * rng.uniform(0.15, 0.45))
+
+
+def _dollar(ink: np.ndarray, x: int, top: int, h: int, stroke: int, rng: np.random.Generator) -> int:
+    """A handwritten "$": an S of random width and lean through jittered points, crossed by
+    one or two strokes that may stop short of its ends. Returns the x after it."""
+    w = max(3, int(h * rng.uniform(0.35, 0.65)))
+    # The S as a path in a unit box, from its upper tip round to its lower tip.
+    path = np.array([(0.95, 0.18), (0.6, 0.04), (0.2, 0.1), (0.05, 0.3), (0.3, 0.47), (0.7, 0.55),
+                     (0.95, 0.72), (0.8, 0.92), (0.4, 0.97), (0.05, 0.85)])
+    path = path + rng.normal(0, 0.04, path.shape)
+    lean = rng.normal(0, 0.15)
+    points = np.c_[x + (path[:, 0] + lean * (1 - path[:, 1])) * w, top + path[:, 1] * h]
+    cv2.polylines(ink, [np.round(points).astype(np.int32)], False, 1.0, stroke, cv2.LINE_AA)
+    bars = 1 if rng.random() < 0.75 else 2
+    for bar in range(bars):
+        bx = x + w * (0.5 if bars == 1 else 0.35 + 0.3 * bar) + rng.normal(0, w * 0.05)
+        start = top - h * rng.uniform(-0.05, 0.15)
+        end = top + h * rng.uniform(0.9, 1.15)
+        cv2.line(ink, (int(bx + lean * w), int(start)), (int(bx), int(end)), 1.0, stroke, cv2.LINE_AA)
+    return x + int(w * 1.1)
 
 
 def _shear(ink: np.ndarray, slant: float) -> np.ndarray:
