@@ -26,6 +26,7 @@ import numpy as np
 from .normalise import stroke_width
 
 __all__ = [
+    "dark_border",
     "find_sheet",
     "grey_percentiles",
     "flatten_sheet",
@@ -93,6 +94,34 @@ def grey_percentiles(grey: np.ndarray, percents: tuple[float, ...]) -> list[floa
     # two calls made per single-digit crop (measured: 21 -> 11 us each).
     cumulative = counts.tolist()
     return [float(bisect.bisect_left(cumulative, p * (total / 100.0))) for p in percents]
+
+
+def dark_border(grey: np.ndarray, dark_ink: bool = True) -> tuple[int, int, int, int]:
+    """The part of a crop of writing inside any dark border along its edges, as (x0, y0,
+    x1, y1): a scanner's black margin, the desk or the shadow beside a cut-out register
+    cell. A column (row) belongs to the border when most of it is far darker than the
+    paper: writing leaves most of every column paper. A crop that is dark nearly
+    everywhere (light ink on a dark ground) keeps all of it."""
+    height, width = grey.shape[:2]
+    if height < 8 or width < 8:
+        return 0, 0, width, height
+    values = grey if dark_ink else 255 - grey
+    paper = float(np.percentile(values, 90))
+    dark = values < 0.55 * paper
+    box = [0, 0, width, height]
+    for axis, size in ((0, width), (1, height)):
+        share = dark.mean(axis=axis)  # per column (axis 0) or per row (axis 1)
+        border = share > 0.6
+        start = int(np.argmin(border)) if border[0] else 0
+        stop = size - int(np.argmin(border[::-1])) if border[-1] else size
+        if border.all() or stop - start < 0.3 * size:
+            continue  # dark everywhere, or little left: not a border around writing
+        # A few more pixels for the border's soft edge (blur, JPEG).
+        margin = max(1, int(0.01 * size))
+        start = start + margin if start else 0
+        stop = stop - margin if stop < size else size
+        box[axis], box[axis + 2] = start, stop
+    return box[0], box[1], box[2], box[3]
 
 
 def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..reading.lines import line_band, line_input
-from ..reading.preprocess import ink_strength
+from ..reading.preprocess import dark_border, ink_strength
 
 __all__ = ["make_line_set", "synthesise_line"]
 
@@ -110,7 +110,9 @@ def make_line_set(count: int, seed: int, images: np.ndarray, labels: np.ndarray
     inputs, texts = [], []
     for _ in range(count):
         grey, text = synthesise_line(rng, images, labels)
-        ink = ink_strength(grey, True)
+        # As ``--layout line`` reads a crop: inside any dark border, then the band of ink.
+        x0, y0, x1, y1 = dark_border(grey, True)
+        ink = ink_strength(grey[y0:y1, x0:x1], True)
         top, bottom = line_band(ink)
         inputs.append(line_input(ink[top:bottom]).astype(np.float16))
         texts.append(text)
@@ -354,6 +356,15 @@ def _shear(ink: np.ndarray, slant: float) -> np.ndarray:
 def _on_paper(ink: np.ndarray, rng: np.random.Generator, height: int, baseline: int) -> np.ndarray:
     """Grey paper with the clutter real lines sit on, the ink written over it, then the
     camera or scanner."""
+    # The dark border of a scanner, the desk or a shadow beside a cut-out cell: outside the
+    # writing (a border drawn over digits would teach the network to see digits in the dark).
+    border_side = int(rng.integers(4)) if rng.random() < 0.12 else -1
+    if border_side >= 0:
+        across = ink.shape[1] if border_side < 2 else ink.shape[0]
+        band = max(2, int(across * rng.uniform(0.02, 0.2)))
+        pad = [(0, 0), (0, 0)]
+        pad[1 if border_side < 2 else 0] = (band, 0) if border_side % 2 == 0 else (0, band)
+        ink = np.pad(ink, pad)
     h, w = ink.shape
     paper_level = rng.uniform(150, 250)
     background = np.zeros((h, w), np.float32)  # printed or dirty darkness, 0..1
@@ -383,13 +394,11 @@ def _on_paper(ink: np.ndarray, rng: np.random.Generator, height: int, baseline: 
     if rng.random() < 0.15:  # printed words beside or above
         _printed_text(background, rng, height, baseline)
     image = paper_level * (1.0 - 0.9 * background)
-    if rng.random() < 0.12:  # the dark border of a scanner or the desk at one side
-        band = int(w * rng.uniform(0.02, 0.15))
+    if border_side >= 0:
         darkness = rng.uniform(0.5, 0.95)
-        if rng.random() < 0.5:
-            image[:, :band] *= 1 - darkness
-        else:
-            image[:, w - band:] *= 1 - darkness
+        region = [(slice(None), slice(0, band)), (slice(None), slice(w - band, w)),
+                  (slice(0, band), slice(None)), (slice(h - band, h), slice(None))][border_side]
+        image[region] *= 1 - darkness
     if rng.random() < 0.15:  # a stain or a shadow
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(h * 0.5, max(h, w) * 0.5 + 1)
