@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--model", default=None)
     parser.add_argument("--line-model", default=None,
-                        help="line recogniser ONNX (default: the shipped one); 'none' cuts lines into digits")
+                        help="line recogniser ONNX or run directory (default: the shipped one)")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--layout", default="page", choices=LAYOUTS,
                         help="the layout the simulated pages are read with")
@@ -78,10 +78,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown condition(s) {', '.join(unknown)}: expected some of "
                      f"{', '.join(CONDITIONS)}")
-    line_model = False if args.line_model == "none" else args.line_model
-    reader = Reader(args.model, line_model=line_model)
-    print("lines read by:", f"the line recogniser {reader._line_model_path}" if reader.reads_lines_whole
-          else "segmentation and the digit classifier")
+    reader = Reader(args.model, line_model=args.line_model)
+    print("lines read by: the line recogniser", reader.line_model_path)
     digits = load_mnist("test", args.data_dir, download=False)
     started = time.perf_counter()
     print(f"simulated scans, {args.pages} pages per condition, --layout {args.layout}")

@@ -1,6 +1,6 @@
 """How well "unsure" separates wrong digits from right ones, per threshold.
 
-    python benchmarks/unsure_rates.py [--pages 20] [--line-model none]
+    python benchmarks/unsure_rates.py [--pages 20] [--line-model PATH]
 
 Reads simulated scans (MNIST *test* digits, seeds from 5000: never used for tuning
 anything else) under the harder conditions, and the two real photographed pages; aligns
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--line-model", default=None)
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     args = parser.parse_args()
-    reader = Reader(line_model=False if args.line_model == "none" else args.line_model)
+    reader = Reader(line_model=args.line_model)
     digits = load_mnist("test", args.data_dir, download=False)
     right: list[float] = []
     wrong: list[float] = []
@@ -62,7 +62,7 @@ def main() -> None:
         right += r
         wrong += w
     right_c, wrong_c = np.array(right), np.array(wrong)
-    print(f"reader: {'line recogniser' if reader.reads_lines_whole else 'digit classifier'}; "
+    print(f"reader: line recogniser {reader.line_model_path.name}; "
           f"{len(right_c)} digits right, {len(wrong_c)} wrong ({len(HARD_CONDITIONS)} conditions x {args.pages} "
           "pages, and the 2 real pages)")
     print(f"{'threshold':>9s} {'wrong flagged':>14s} {'right flagged':>14s}")

@@ -17,7 +17,7 @@ from digitscan.reading.preprocess import (
     rule_skew,
     straighten,
 )
-from digitscan.reading.segment import find_candidates, group_lines, number_breaks, split_choices
+from digitscan.reading.segment import find_candidates, group_lines, number_breaks
 
 
 def stroke_picture(dark_ink: bool = True) -> np.ndarray:
@@ -121,19 +121,6 @@ def test_lines_and_numbers_come_in_reading_order() -> None:
     assert lines == [[1, 2, 3], [4, 0]]
     first = [boxes[i] for i in lines[0]]
     assert number_breaks(first, text_height=40, typical_gap=10) == [False, True]
-
-
-def test_touching_digits_get_cuts_at_the_thin_bridge() -> None:
-    drawn = np.zeros((40, 60), np.uint8)
-    cv2.ellipse(drawn, (14, 20), (11, 17), 0, 0, 360, 1, 3)
-    cv2.ellipse(drawn, (45, 20), (11, 17), 0, 0, 360, 1, 3)
-    drawn[20, 25:35] = 1  # "00" joined by a thin bridge of ink
-    mask = drawn.astype(bool)
-    choices = split_choices(mask, text_height=40)
-    assert choices, "a blob 1.5 digits wide must offer cuts"
-    cuts = [choice[0][1] for choice in choices if len(choice) == 2]
-    assert any(26 <= cut <= 34 for cut in cuts)
-    assert split_choices(mask[:, :30], text_height=40) == []
 
 
 def test_a_digit_stretched_to_fill_its_box_is_narrowed_back() -> None:

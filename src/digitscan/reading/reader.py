@@ -51,9 +51,11 @@ from .lines import (
     default_line_model_path,
     line_band,
     line_input,
+    pick_line_model,
 )
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
+    dark_border,
     ink_is_dark,
     ink_mask,
     ink_strength,
@@ -66,12 +68,9 @@ from .preprocess import (
 from .results import Cell, Digit, Line, Reading
 from .segment import (
     Candidate,
-    candidate_mask,
-    digit_ink,
     find_candidates,
     group_lines,
     number_breaks,
-    split_choices,
 )
 
 __all__ = ["LAYOUTS", "Reader", "bundled_examples", "read"]
@@ -126,58 +125,53 @@ class Reader:
 
     ``model``: the digit classifier (an .onnx file or a training run; default: the shipped
     one), or a line model's run or .onnx (``train --model lines``), which then reads lines
-    beside the shipped classifier. ``line_model``: the line recogniser (default: the shipped
-    one; ``False`` cuts lines into digits instead). ``min_confidence``: digits the models are
-    less sure of are marked ``unsure``.
+    beside the shipped classifier. ``line_model``: the line recogniser, which reads every
+    line of writing whole (default: the shipped one). ``min_confidence``: digits the models
+    are less sure of are marked ``unsure``.
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None,
                  min_confidence: float = DEFAULT_MIN_CONFIDENCE, threads: int = 0,
-                 line_model: str | os.PathLike[str] | bool | None = None) -> None:
+                 line_model: str | os.PathLike[str] | None = None) -> None:
         if model is not None and not isinstance(model, str | os.PathLike):
             raise ArgumentTypeError(
                 "model must be None (the shipped model), the path of an .onnx file or a training "
                 f"run directory, got {_shown(model)}"
             )
+        if line_model is not None and not isinstance(line_model, str | os.PathLike):
+            # Lines were once cut into digits with line_model=False: that reader is gone,
+            # as the line recogniser read every kind of page better (issue 15).
+            raise ArgumentTypeError(
+                "line_model must be None (the shipped line recogniser) or the path of a line model's "
+                f".onnx file or run directory, got {_shown(line_model)}")
         if isinstance(min_confidence, bool) or not isinstance(min_confidence, int | float | np.floating):
             raise ArgumentTypeError(f"min_confidence must be a number between 0 and 1, got {_shown(min_confidence)}")
         if not 0.0 <= min_confidence <= 1.0:
             raise ArgumentError(f"min_confidence must be between 0 and 1, got {min_confidence}")
         if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 0:
             raise ArgumentError(f"threads must be a whole number >= 0 (0: ONNX Runtime decides), got {threads!r}")
-        if model is not None and line_model in (None, True) and _is_line_model(Path(model)):
+        if model is not None and line_model is None and _is_line_model(Path(model)):
             # One --model option serves both kinds: a fine-tuned line model reads lines.
-            line_model = Path(model) / "model.onnx" if Path(model).is_dir() else Path(model)
-            model = None
+            line_model, model = model, None
         self.classifier = Classifier(model, threads=threads)
         self.min_confidence = float(min_confidence)
-        # Lines are read by the line recogniser when one is there (the package ships one);
-        # ``line_model=False`` reads them digit by digit with the classifier instead.
-        self._line_model_path: Path | None = None
-        if line_model is None and default_line_model_path().is_file():
+        if line_model is None:
             self._line_model_path = default_line_model_path()
-        elif line_model not in (None, False, True):
-            self._line_model_path = Path(line_model)  # type: ignore[arg-type]
-        elif line_model is True:
-            self._line_model_path = default_line_model_path()
+        elif Path(line_model).is_dir():
+            self._line_model_path = pick_line_model(Path(line_model), "model")
+        else:
+            self._line_model_path = Path(line_model)
         self._threads = threads
         self._recogniser: LineRecogniser | None = None
 
     @property
-    def line_model_path(self) -> Path | None:
-        """The line recogniser's ONNX file, or None when lines are cut into digits."""
+    def line_model_path(self) -> Path:
+        """The line recogniser's ONNX file."""
         return self._line_model_path
-
-    @property
-    def reads_lines_whole(self) -> bool:
-        """True when lines go to the line recogniser, False when they are cut into digits."""
-        return self._line_model_path is not None
 
     @property
     def recogniser(self) -> LineRecogniser:
         if self._recogniser is None:
-            if self._line_model_path is None:
-                raise DigitscanError("this Reader has no line model")
             self._recogniser = LineRecogniser(self._line_model_path, threads=self._threads)
         return self._recogniser
 
@@ -210,7 +204,7 @@ class Reader:
         classifying: Future[list[Reading]] | None = None
         try:
             for page in pages:
-                plans.append(plan_page(page, layout, whole_lines=self.reads_lines_whole))
+                plans.append(plan_page(page, layout))
                 if len(plans) >= _PAGES_PER_BATCH:
                     # A full batch is classified in a worker thread while this one plans
                     # the next: ONNX Runtime releases the GIL, so the two overlap.
@@ -309,14 +303,13 @@ class Reader:
         for line_slots, breaks in zip(plan.lines, plan.breaks, strict=True):
             digits: list[Digit] = []
             text = ""
-            for position, slot in enumerate(line_slots):
+            for position, (box, crop_index) in enumerate(line_slots):
                 if position and breaks[position - 1]:
                     text += " "
-                for box, crop_index in _best_option(slot, probabilities):
-                    digit = self._digit(probabilities[crop_index], runners_up[crop_index],
-                                        plan.to_input(box), plan.crops[crop_index])
-                    digits.append(digit)
-                    text += str(digit.digit)
+                digit = self._digit(probabilities[crop_index], runners_up[crop_index],
+                                    plan.to_input(box), plan.crops[crop_index])
+                digits.append(digit)
+                text += str(digit.digit)
             if digits:
                 lines.append(Line(text, _union([d.box for d in digits]), digits))
         all_digits = [d for line in lines for d in line.digits]
@@ -404,15 +397,6 @@ def bundled_examples() -> list[Path]:
 
 
 @dataclass
-class _Slot:
-    """One candidate (or two pieces) and the ways to read it: each option is a list of
-    (box, crop index), with a prior weight."""
-
-    options: list[list[tuple[tuple[int, int, int, int], int]]]
-    weights: list[float]
-
-
-@dataclass
 class _Band:
     """One line for the line recogniser: where it is on the working picture, its ink, and
     the network's input made from that ink."""
@@ -456,7 +440,8 @@ class _Plan:
     height: int
     error: str | None = None
     crops: list[np.ndarray] = field(default_factory=list)
-    lines: list[list[_Slot]] = field(default_factory=list)
+    # layout "digit": the one digit's box and the index of its crop
+    lines: list[list[tuple[tuple[int, int, int, int], int]]] = field(default_factory=list)
     breaks: list[list[bool]] = field(default_factory=list)
     back: np.ndarray | None = None  # homography from the flattened sheet to the input
     # Crops that are views of one digit (its first index is the one the slot uses), whose
@@ -484,9 +469,9 @@ class _Plan:
         return (x0, y0, min(int(x1), self.width) - x0, min(int(y1), self.height) - y0)
 
 
-def plan_page(page: Page, layout: str, whole_lines: bool = False) -> _Plan:
-    """Everything before the networks: the 28x28 crops and where their digits go, or with
-    ``whole_lines`` the bands of the lines for the line recogniser."""
+def plan_page(page: Page, layout: str) -> _Plan:
+    """Everything before the networks: the bands of the lines for the line recogniser, or
+    for layouts "digit" and "grid" the 28x28 crops for the classifier and where they go."""
     if page.error is not None or page.image is None:
         return _Plan(page.file, page.page, 0, 0, error=page.error or "no picture")
     image = page.image
@@ -499,7 +484,7 @@ def plan_page(page: Page, layout: str, whole_lines: bool = False) -> _Plan:
         elif layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
             _plan_single_digit(plan, grey)
         else:
-            _plan_page_of_digits(plan, grey, one_line=layout == "line", whole_lines=whole_lines)
+            _plan_lines(plan, grey, one_line=layout == "line")
     except MemoryError:
         plan.error = "not enough memory to read this picture; scale it down"
     return plan
@@ -548,27 +533,25 @@ def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:
     else:
         plan.crops.append(normalise_like_mnist(crop))
     box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
-    plan.lines = [[_Slot([[(box, 0)]], [1.0])]]
+    plan.lines = [[(box, 0)]]
     plan.breaks = [[]]
 
 
-def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool, whole_lines: bool = False) -> None:
-    if one_line and whole_lines:
+def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
+    """The bands of the lines of writing for the line recogniser: the whole picture as one
+    line (``one_line``, unless it plainly holds several), or the lines found on a page."""
+    if one_line:
         if _plan_one_line(plan, grey):
             return
         plan.notes.append("several lines found in a picture read as one line: read as a page "
                           "(--layout page reads pages)")
-        one_line = False
-    if not one_line:
-        grey, shrink = _shrunk_photo(grey)
-        grey, sheet_back = isolate_sheet(grey)
-        plan.back = sheet_back if shrink is None else (
-            shrink if sheet_back is None else shrink @ sheet_back)
-        # A sheet was found as light paper: its ink is dark, whatever a shadow or the
-        # desk's colour around it does to the picture's grey levels.
-        dark_ink = sheet_back is not None or ink_is_dark(grey)
-    else:
-        dark_ink = ink_is_dark(grey)
+    grey, shrink = _shrunk_photo(grey)
+    grey, sheet_back = isolate_sheet(grey)
+    plan.back = sheet_back if shrink is None else (
+        shrink if sheet_back is None else shrink @ sheet_back)
+    # A sheet was found as light paper: its ink is dark, whatever a shadow or the
+    # desk's colour around it does to the picture's grey levels.
+    dark_ink = sheet_back is not None or ink_is_dark(grey)
     ink = ink_strength(grey, dark_ink)
     mask = ink_mask(ink)
     if not mask.any():
@@ -608,31 +591,13 @@ def _plan_page_of_digits(plan: _Plan, grey: np.ndarray, one_line: bool, whole_li
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
                                 np.ones((3, 3), np.uint8)).astype(bool)
     found = find_candidates(mask)
-    candidates = found.candidates
-    if not one_line:
-        candidates = _away_from_edges(candidates, mask.shape)
+    candidates = _away_from_edges(found.candidates, mask.shape)
     if not candidates:
         plan.error = "no digits found (only specks or lines)"
         return
     boxes = [c.box for c in candidates]
-    lines = [sorted(range(len(boxes)), key=lambda i: boxes[i][0])] if one_line else \
-        group_lines(boxes)
-    if whole_lines:
-        for line in lines:
-            _add_band(plan, ink, _union([boxes[i] for i in line]), found.text_height)
-        return
-    typical_gap = _typical_gap(boxes, lines, found.text_height)
-    for line in lines:
-        groups = _side_by_side_pieces([candidates[i] for i in line], found.text_height)
-        group_boxes = [_union([c.box for c in group]) for group in groups]
-        line_height = float(np.median([b[3] for b in group_boxes]))
-        plan.breaks.append(number_breaks(group_boxes, max(line_height, found.text_height * 0.8),
-                                         typical_gap))
-        plan.lines.append([
-            _slot(plan, ink, found.labels, group[0], found.text_height) if len(group) == 1
-            else _pair_slot(plan, ink, found.labels, group[0], group[1])
-            for group in groups
-        ])
+    for line in group_lines(boxes):
+        _add_band(plan, ink, _union([boxes[i] for i in line]), found.text_height)
 
 
 def _is_texture(mask: np.ndarray) -> bool:
@@ -662,8 +627,13 @@ def _shrunk_photo(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
     """The whole picture as one line for the line recogniser, as it was trained: the band
-    of rows holding the ink. False when the picture plainly holds several lines."""
-    ink = ink_strength(grey, ink_is_dark(grey))
+    of rows holding the ink, inside any dark border a crop's edges carry (a scanner's
+    margin read as ink turned half the digits of a line wrong). False when the picture
+    plainly holds several lines."""
+    dark_ink = ink_is_dark(grey)
+    x0, y0, x1, y1 = dark_border(grey, dark_ink)
+    grey = grey[y0:y1, x0:x1]
+    ink = ink_strength(grey, dark_ink)
     mask = ink_mask(ink)
     if not mask.any():
         plan.error = "blank page: no ink found"
@@ -672,7 +642,7 @@ def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
         return False
     top, bottom = line_band(ink)
     band = ink[top:bottom]
-    plan.bands.append(_Band(0, top, band, line_input(band), one_line=True))
+    plan.bands.append(_Band(x0, y0 + top, band, line_input(band), one_line=True))
     return True
 
 
@@ -681,7 +651,14 @@ def _separate_rows_of_writing(mask: np.ndarray) -> int:
     paper, counting those nearly as tall and as inked as the largest. Clutter that covers
     the whole picture (hatching, a background pattern) makes one band, so a cheque's amount
     on its hatched ground stays one line."""
-    inked_rows = mask.sum(axis=1) > max(1, mask.shape[1] // 200)
+    # Columns inked down most of the picture (a margin line, the sheet's edge) would join
+    # every row to the next; they are left out, and a row counts as inked only beside the
+    # rows of writing, not for a speck or two of noise.
+    mask = mask[:, mask.mean(axis=0) < 0.3]
+    per_row = mask.sum(axis=1)
+    if not per_row.any():
+        return 0
+    inked_rows = per_row > max(1.0, mask.shape[1] / 200, 0.1 * float(np.percentile(per_row[per_row > 0], 90)))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], inked_rows.view(np.int8), [0]])))
     bands = list(zip(edges[::2], edges[1::2], strict=True))
     if len(bands) < 2:
@@ -732,24 +709,6 @@ def _line_breaks(lines: list[list[tuple[int, int, int, int]]]) -> list[list[bool
     return [number_breaks(line, text_height, typical_gap) for line in lines]
 
 
-def _side_by_side_pieces(line: list[Candidate], text_height: float) -> list[list[Candidate]]:
-    """Neighbours in a line (left to right) that may be the two halves of one digit broken
-    down its middle: nearly touching, and together no wider than a digit. The classifier
-    decides later whether they are one digit or two."""
-    groups: list[list[Candidate]] = []
-    for candidate in line:
-        if groups and len(groups[-1]) == 1:
-            left = groups[-1][0]
-            union = _union([left.box, candidate.box])
-            gap = candidate.box[0] - (left.box[0] + left.box[2])
-            if (-2 <= gap <= max(2.0, 0.06 * text_height) and union[2] <= 0.95 * text_height
-                    and union[3] <= 1.3 * text_height):
-                groups[-1].append(candidate)
-                continue
-        groups.append([candidate])
-    return groups
-
-
 def _rough_text_height(mask: np.ndarray) -> float:
     """Text height before the rules are known: rules as long as a good part of the picture
     are taken out first (digits written on them would merge into one huge component), on
@@ -772,83 +731,6 @@ def _away_from_edges(candidates: list[Candidate], shape: tuple[int, ...]) -> lis
 
     inside = [c for c in candidates if not touches(c.box)]
     return inside if len(inside) >= 0.5 * len(candidates) else candidates
-
-
-def _pair_slot(plan: _Plan, ink: np.ndarray, labels: np.ndarray, left: Candidate,
-               right: Candidate) -> _Slot:
-    whole = Candidate(_union([left.box, right.box]), left.parts + right.parts)
-    options = []
-    for pieces in ([left, right], [whole]):
-        option = []
-        for piece in pieces:
-            plan.crops.append(normalise_like_mnist(digit_ink(ink, labels, piece)))
-            option.append((piece.box, len(plan.crops) - 1))
-        options.append(option)
-    return _Slot(options, [1.0, 1.0])
-
-
-def _slot(plan: _Plan, ink: np.ndarray, labels: np.ndarray,
-          candidate: Candidate, text_height: float) -> _Slot:
-    x, y, w, h = candidate.box
-    crop = digit_ink(ink, labels, candidate)
-    plan.crops.append(normalise_like_mnist(crop))
-    options = [[(candidate.box, len(plan.crops) - 1)]]
-    own_mask = candidate_mask(labels, candidate)
-    for choice in split_choices(own_mask, text_height):
-        parts = [crop[:, start:stop] for start, stop in choice]
-        boxes = [_tight_box(part, x + start, y) for part, (start, _) in zip(parts, choice,
-                                                                            strict=True)]
-        # Each piece of a cut must be tall enough to be a digit: a cut that leaves the tail
-        # of a long 2 on its own is not a reading.
-        if min(box[3] for box in boxes) < 0.45 * h:
-            continue
-        option = []
-        for part, box in zip(parts, boxes, strict=True):
-            plan.crops.append(normalise_like_mnist(part))
-            option.append((box, len(plan.crops) - 1))
-        options.append(option)
-    # A blob much wider than a digit is unlikely to be one, whatever the model says; a wide
-    # 0, 2 or 5 is common, so cutting a blob only a little wide must be clearly better.
-    width_ratio = w / max(float(max(h, text_height)), 1.0)
-    weights = [0.5 if width_ratio > 1.5 else 1.0]
-    weights += [0.75 if width_ratio < 1.25 else 1.0] * (len(options) - 1)
-    return _Slot(options, weights)
-
-
-def _best_option(slot: _Slot, probabilities: np.ndarray
-                 ) -> list[tuple[tuple[int, int, int, int], int]]:
-    """The reading the classifier is surest of: a blob whole or cut in 2 or 3, two pieces
-    apart or together. An option scores the confidence of its least sure digit, times the
-    option's prior weight."""
-    if len(slot.options) == 1:
-        return slot.options[0]  # most slots: nothing to choose between
-    best, best_score = slot.options[0], -1.0
-    for option, weight in zip(slot.options, slot.weights, strict=True):
-        score = weight * min(float(probabilities[i].max()) for _, i in option)
-        if score > best_score:
-            best, best_score = option, score
-    return best
-
-
-def _typical_gap(boxes: list[tuple[int, int, int, int]], lines: list[list[int]],
-                 text_height: float) -> float:
-    gaps = []
-    for line in lines:
-        ordered = sorted(line, key=lambda i: boxes[i][0])
-        for left, right in zip(ordered, ordered[1:], strict=False):
-            gaps.append(boxes[right][0] - boxes[left][0] - boxes[left][2])
-    if not gaps:
-        return 0.2 * text_height
-    # The lower half of gaps are gaps inside numbers on nearly any page.
-    return float(max(np.percentile(gaps, 40), 0.0))
-
-
-def _tight_box(crop: np.ndarray, left: int, top: int) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(crop)
-    if len(xs) == 0:
-        return (left, top, crop.shape[1], crop.shape[0])
-    return (left + int(xs.min()), top + int(ys.min()),
-            int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:

@@ -4,11 +4,11 @@ Stages, each a pure function of arrays and boxes (x, y, w, h):
 
 * ``find_candidates``   connected components; broken pieces of one digit merged; specks,
                         dots, dashes and long strokes dropped
-* ``split_choices``     for a blob too wide to be one digit, the ways to cut it in two or
-                        three (the reader keeps the cut the classifier is surest of)
 * ``group_lines``       candidates into lines, top to bottom, each left to right
 * ``number_breaks``     where a clear gap in a line separates two numbers
-* ``digit_ink``         the grey ink of one candidate, its neighbours masked out
+
+Lines are then read whole by the line recogniser (``reading.lines``): nothing here cuts a
+line into digits.
 
 >>> candidates = find_candidates(mask)               # doctest: +SKIP
 >>> lines = group_lines([c.box for c in candidates])
@@ -24,12 +24,9 @@ import numpy as np
 __all__ = [
     "Candidate",
     "Segmentation",
-    "candidate_mask",
-    "digit_ink",
     "find_candidates",
     "group_lines",
     "number_breaks",
-    "split_choices",
     "text_height_of",
 ]
 
@@ -93,50 +90,6 @@ def find_candidates(mask: np.ndarray, text_height: float | None = None) -> Segme
     return Segmentation(candidates, labels, height)
 
 
-def digit_ink(ink: np.ndarray, labels: np.ndarray, candidate: Candidate,
-              columns: tuple[int, int] | None = None) -> np.ndarray:
-    """The candidate's grey ink inside its box (or a column range of it), other ink zeroed.
-
-    The mask is grown by a pixel so the grey, anti-aliased rim of each stroke stays.
-    """
-    x, y, w, h = candidate.box
-    if columns is not None:
-        x, w = x + columns[0], columns[1] - columns[0]
-    own = _own_pixels(labels[y: y + h, x: x + w], candidate.parts).view(np.uint8)
-    own = cv2.dilate(own, _SQUARE_3X3)
-    return ink[y: y + h, x: x + w] * own
-
-
-def candidate_mask(labels: np.ndarray, candidate: Candidate) -> np.ndarray:
-    """Boolean mask of the candidate's own pixels inside its box."""
-    x, y, w, h = candidate.box
-    return _own_pixels(labels[y: y + h, x: x + w], candidate.parts)
-
-
-def split_choices(mask_crop: np.ndarray, text_height: float) -> list[list[tuple[int, int]]]:
-    """Ways to cut a wide blob into 2 or 3 digits, as column ranges; [] if it is not wide.
-
-    Cuts go where the fewest ink pixels are (touching digits meet in a thin bridge), a few
-    of the lowest per cut, so the classifier can pick the best.
-    """
-    height, width = mask_crop.shape
-    size = max(float(text_height), float(height))
-    # Digits are narrower than they are tall (a wide 0 is about 0.9); two side by side are
-    # clearly wider.
-    if width < 0.95 * size:
-        return []
-    profile = mask_crop.sum(axis=0).astype(np.float32)
-    profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
-    choices: list[list[tuple[int, int]]] = []
-    for cut in _lowest_columns(profile, 0.25, 0.75, 3):
-        choices.append([(0, cut), (cut, width)])
-    if width >= 1.5 * size:
-        for first in _lowest_columns(profile, 0.18, 0.45, 2):
-            for second in _lowest_columns(profile, 0.55, 0.82, 2):
-                choices.append([(0, first), (first, second), (second, width)])
-    return [c for c in choices if all(b - a >= 2 for a, b in c)]
-
-
 def group_lines(boxes: list[Box]) -> list[list[int]]:
     """Indices of ``boxes`` grouped into lines, top line first, each line left to right.
 
@@ -185,14 +138,6 @@ def _union(boxes: list[tuple[int, ...]]) -> Box:
     x1 = max(b[0] + b[2] for b in boxes)
     y1 = max(b[1] + b[3] for b in boxes)
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
-
-
-def _own_pixels(crop_labels: np.ndarray, parts: tuple[int, ...]) -> np.ndarray:
-    # Most candidates are one component: a comparison is several times cheaper than
-    # np.isin's sort (measured: planning a 20-digit page 62 -> 58 ms).
-    if len(parts) == 1:
-        return crop_labels == parts[0]
-    return np.isin(crop_labels, parts)
 
 
 def _merge_broken(boxes: np.ndarray, text_height: float) -> list[list[int]]:
@@ -267,19 +212,3 @@ def _looks_like_digit(box: Box, area: int, text_height: float, shape: tuple[int,
     if touches_edge and (h > 1.8 * text_height or area < 0.02 * h * h):
         return False  # shadows and desk edges along the border of a photo
     return area >= max(4, 0.02 * text_height * text_height)
-
-
-def _lowest_columns(profile: np.ndarray, start: float, stop: float, count: int) -> list[int]:
-    width = len(profile)
-    lo, hi = int(width * start), int(np.ceil(width * stop))
-    if hi - lo < 1:
-        return []
-    window = profile[lo:hi]
-    picked: list[int] = []
-    for column in np.argsort(window, kind="stable"):
-        cut = lo + int(column)
-        if all(abs(cut - other) >= max(2, width // 12) for other in picked):
-            picked.append(cut)
-        if len(picked) == count:
-            break
-    return picked

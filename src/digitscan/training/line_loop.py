@@ -31,7 +31,8 @@ from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, update_config, write_history
 from .schedule import adamw, one_cycle
 
-__all__ = ["edit_distance", "load_line_folder", "score_lines", "train_lines", "validation_lines"]
+__all__ = ["edit_distance", "load_line_folder", "make_calibration_lines", "score_lines", "train_lines",
+           "validation_lines"]
 
 # Lines held apart for validation (from MNIST's test digits, another seed).
 VALIDATION_LINES = 2000
@@ -146,6 +147,9 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     model.eval()
     export.save_weights(run_dir / "model.safetensors", model_weights(model), {"model": "lines"})
     export.export_line_onnx(model, run_dir / "model.onnx")
+    # The 8-bit copy that reading uses where the CPU has VNNI, calibrated on training lines.
+    export.quantize_line_onnx(run_dir / "model.onnx", run_dir / "model.int8.onnx",
+                              [train_lines_[i].astype(np.float32) for i in range(min(256, len(train_lines_)))])
     from ..files import write_json
     from ..reading.lines import LineRecogniser
 
@@ -228,6 +232,16 @@ def validation_lines(images: np.ndarray, labels: np.ndarray, count: int = VALIDA
     with their own seed, so they share no handwriting with any training line. A run and
     ``scripts/ship_model.py`` both measure on exactly these."""
     return _synthesise(count, _VALIDATION_SEED, images, labels, 1)
+
+
+_CALIBRATION_SEED = 2_000_003
+
+
+def make_calibration_lines(images: np.ndarray, labels: np.ndarray, count: int = 256) -> list[np.ndarray]:
+    """Lines to measure the int8 model's activation ranges on, from the *training* digits
+    with a seed of their own (the validation lines stay unseen)."""
+    lines, _texts = _synthesise(count, _CALIBRATION_SEED, images, labels, 1)
+    return [line.astype(np.float32) for line in lines]
 
 
 def _synthesise(count: int, seed: int, images: np.ndarray, labels: np.ndarray, workers: int):
