@@ -106,7 +106,7 @@ def dark_border(grey: np.ndarray, dark_ink: bool = True) -> tuple[int, int, int,
     if height < 8 or width < 8:
         return 0, 0, width, height
     values = grey if dark_ink else 255 - grey
-    paper = float(np.percentile(values, 90))
+    paper = grey_percentiles(values, (90,))[0]
     dark = values < 0.55 * paper
     box = [0, 0, width, height]
     for axis, size in ((0, width), (1, height)):
