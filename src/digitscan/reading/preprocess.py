@@ -27,6 +27,7 @@ from .normalise import stroke_width
 
 __all__ = [
     "dark_border",
+    "edge_lines",
     "find_sheet",
     "grey_percentiles",
     "flatten_sheet",
@@ -211,6 +212,32 @@ def remove_rules(mask: np.ndarray, text_height: float,
     return digits, rules
 
 
+def edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) -> np.ndarray:
+    """``mask`` without long straight strokes at any angle: the edge of a sheet lying on
+    another, a fold, a book's gutter, the rules of a second sheet in view. Thresholded as
+    ink they break into short dashes, and where they meet they make little "1"s, "4"s and
+    "7"s, one per line down the page. A straight run far longer than a digit is tall (found
+    at the faint ink level, where it holds together) is no writing. Level rules are
+    ``remove_rules``' business; these may lean."""
+    text_height = max(float(text_height), 6.0)
+    length = max(4.0 * text_height, 40.0)
+    faint = (ink > _faint_ink_level(ink)).view(np.uint8)
+    segments = cv2.HoughLinesP(faint, 1, np.pi / 360, threshold=int(0.5 * length),
+                               minLineLength=int(length), maxLineGap=max(4, int(0.3 * text_height)))
+    if segments is None:
+        return mask
+    lines = np.zeros(mask.shape, np.uint8)
+    for x0, y0, x1, y1 in segments.reshape(-1, 4):
+        # Steep ones only: along a line of writing the tops and feet of the digits line up
+        # into long level runs that are not strokes to take away (rules are level too, and
+        # remove_rules knows them from writing).
+        if abs(int(y1) - int(y0)) >= 0.6 * abs(int(x1) - int(x0)):
+            cv2.line(lines, (int(x0), int(y0)), (int(x1), int(y1)), 1, 5)
+    # Only the mask loses them, which decides where lines of writing are: the line
+    # recogniser reads the ink itself, so a digit the line crosses is still read whole.
+    return mask & ~lines.view(bool)
+
+
 def _faint_ink_level(ink: np.ndarray) -> int:
     """Below this, ink along a run is paper: half the mask's threshold, as the opening
     keeps only the weakest pixel of each run."""
@@ -246,6 +273,15 @@ def _remove_rules_in(mask: np.ndarray, text_height: float,
                                                                         text_height)
     if not rules.any():
         return mask, rules
+    return _give_back_crossings(mask, rules, text_height)
+
+
+def _give_back_crossings(mask: np.ndarray, rules: np.ndarray, text_height: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """``mask`` without ``rules``, except where a stroke of writing crosses one (ink right
+    above and below it, or either side): those pixels stay, so the stroke stays whole.
+    Returns (digits, rules that went)."""
+    _, _, bridge = _rule_lengths(text_height)
     digits = mask & ~rules
     digits_binary = digits.view(np.uint8)
     closed_v = cv2.morphologyEx(

@@ -56,6 +56,7 @@ from .lines import (
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
     dark_border,
+    edge_lines,
     ink_is_dark,
     ink_mask,
     ink_strength,
@@ -590,6 +591,8 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
         # become joined by it are cut apart again like any touching pair.
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
                                 np.ones((3, 3), np.uint8)).astype(bool)
+    if text_height > 0:
+        mask = edge_lines(ink, mask, text_height / plan.scale)
     found = find_candidates(mask)
     candidates = _away_from_edges(found.candidates, mask.shape)
     if not candidates:

@@ -204,6 +204,8 @@ def _looks_like_digit(box: Box, area: int, text_height: float, shape: tuple[int,
     x, y, w, h = box
     if h < 0.4 * text_height:
         return False  # a speck, a dot, a dash or an underline: digits are tall
+    if w <= 1 and h < 12:
+        return False  # a sliver of a sheet's edge or a crease: writing this small is wider
     if h > 3.0 * text_height or w > 8.0 * text_height:
         return False  # a long stroke, a frame, the edge of the desk
     if w > 2.0 * h and h < 0.7 * text_height:
