@@ -183,6 +183,24 @@ def test_a_dark_border_beside_a_line_reads_no_digits(test_digits) -> None:
 
 
 @needs_shipped
+def test_auto_reads_a_crop_shaped_like_a_line_as_one_line(test_digits, real_scans_dir: Path) -> None:
+    from digitscan.training.lines import synthesise_line
+
+    rng = np.random.default_rng(77)
+    reader = Reader()
+    pictures = []
+    while len(pictures) < 16:
+        picture, text = synthesise_line(rng, test_digits.images, test_digits.labels)
+        if text and picture.shape[1] >= 2 * picture.shape[0]:
+            pictures.append(picture)
+    as_line = [r.text for r in reader.read(pictures, layout="line")]
+    assert [r.text for r in reader.read(pictures, layout="auto")] == as_line
+    # A page is still a page, read line by line.
+    page = reader.read(real_scans_dir / "pages" / "images" / "page5.png", layout="auto")[0]
+    assert page.text.count("\n") == 3 and page.notes == []
+
+
+@needs_shipped
 def test_a_line_of_paper_without_writing_reads_no_digits() -> None:
     from digitscan.training.lines import _hatching
 

@@ -198,7 +198,8 @@ def read(
     layout: str = typer.Option(
         "auto", "--layout", "-l",
         help="digit, line, page, grid (a table of ruled cells, read cell by cell), or auto (crops up to "
-             "64x64 are digits).",
+             "64x64 are digits; a crop at least twice as wide as tall and at most 400 px tall is one line "
+             "if it holds one; anything else a page).",
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per page per line."),
     annotate: Path | None = typer.Option(

@@ -83,6 +83,9 @@ LAYOUTS = ("auto", "digit", "line", "page", "grid")
 DEFAULT_MIN_CONFIDENCE = 0.9
 # In auto layout, pictures this small are single-digit crops.
 _DIGIT_CROP_SIDE = 64
+# Layout "auto" reads a picture at least twice as wide as tall, and no taller than this, as
+# one line first (``_shaped_like_a_line``).
+_LINE_CROP_HEIGHT = 400
 # Pages whose digits are taller than this (in pixels) are shrunk to it before segmenting.
 _WORK_TEXT_HEIGHT = 32.0
 # A page photo larger than this is shrunk before its sheet is looked for: the writing on a
@@ -485,7 +488,8 @@ def plan_page(page: Page, layout: str) -> _Plan:
         elif layout == "digit" or (layout == "auto" and max(height, width) <= _DIGIT_CROP_SIDE):
             _plan_single_digit(plan, grey)
         else:
-            _plan_lines(plan, grey, one_line=layout == "line")
+            _plan_lines(plan, grey, one_line=layout == "line",
+                        line_first=layout == "auto" and _shaped_like_a_line(height, width))
     except MemoryError:
         plan.error = "not enough memory to read this picture; scale it down"
     return plan
@@ -538,9 +542,20 @@ def _plan_single_digit(plan: _Plan, grey: np.ndarray) -> None:
     plan.breaks = [[]]
 
 
-def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool) -> None:
+def _shaped_like_a_line(height: int, width: int) -> bool:
+    """A picture that, read with layout "auto", is most likely one line cut out: a cheque's
+    amount, a form field, a register cell. Read as a page such a crop loses the dark
+    borders' trimming and the line's own margins (measured on 200 synthetic lines: 43.5%
+    exact as a page, 54.5% as a line); one that holds several rows is read as a page."""
+    return width >= 2 * height and height <= _LINE_CROP_HEIGHT
+
+
+def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool = False) -> None:
     """The bands of the lines of writing for the line recogniser: the whole picture as one
-    line (``one_line``, unless it plainly holds several), or the lines found on a page."""
+    line (``one_line``, unless it plainly holds several), or the lines found on a page.
+    ``line_first``: as one line if it holds only one, else as a page, without a note."""
+    if line_first and _plan_one_line(plan, grey):
+        return
     if one_line:
         if _plan_one_line(plan, grey):
             return
