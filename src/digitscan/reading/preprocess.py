@@ -486,9 +486,10 @@ def _paper_plane(light: np.ndarray) -> np.ndarray:
     values = light[::2, ::2]
     paper = values >= np.median(values)
     design = np.c_[xs[paper], ys[paper], np.ones(int(paper.sum()))].astype(np.float64)
-    coef, *_ = np.linalg.lstsq(design, values[paper].astype(np.float64), rcond=None)
-    full_y, full_x = np.mgrid[0:height, 0:width]
-    plane = coef[0] * full_x + coef[1] * full_y + coef[2]
+    # Three unknowns: the normal equations answer as lstsq does, without its SVD.
+    coef = np.linalg.solve(design.T @ design + 1e-9 * np.eye(3), design.T @ values[paper].astype(np.float64))
+    # Row plus column: the plane without two full-size coordinate grids.
+    plane = (coef[0] * np.arange(width))[None, :] + (coef[1] * np.arange(height) + coef[2])[:, None]
     # The lighter half sits above the mean paper level; lift the plane to the paper's top.
     residual = values[paper] - design @ coef
     return (plane + float(np.percentile(residual, 75))).astype(np.float32)
