@@ -129,7 +129,9 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
             "started": config["started"],
         },
         "data": {
-            "train": f"{config['train']['lines']:,} synthetic lines of MNIST training digits (training.lines)",
+            "train": f"{config['train']['lines']:,} synthetic lines of MNIST training digits (training.lines)"
+                     + (f", with the digits of {', '.join(config['train']['hands'])} mixed in"
+                        if config["train"].get("hands") else ""),
             "validation": f"{len(texts):,} synthetic lines of MNIST test digits, another seed",
             "md5_uncompressed": checksums,
         },
@@ -139,7 +141,7 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
         "int8": {"file": "lines.int8.onnx",
                  "how": "onnxruntime static QDQ quantization of the convolutions (int8 weights per channel, "
                         "uint8 activations), calibrated on 256 synthetic training lines "
-                        "(training.export.quantize_line_onnx); read where the CPU has VNNI or Arm dot product",
+                        "(training.export.quantize_line_onnx); read with DIGITSCAN_LINE_PRECISION=int8",
                  "metrics_synthetic_validation": {"exact": exact8, "cer": cer8}},
         "shipped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "reproduce": "digitscan train with the command above, then python scripts/ship_model.py RUN_DIR",

@@ -15,7 +15,6 @@ from digitscan.reading.lines import (
     BLANK,
     LINE_HEIGHT,
     SPACE,
-    cpu_has_int8_dot_product,
     decode,
     default_line_model_path,
     line_input,
@@ -91,12 +90,13 @@ def test_the_8_bit_line_model_reads_as_the_float_one(test_digits, monkeypatch) -
 
     model_dir = default_line_model_path().parent
     assert (model_dir / "lines.int8.onnx").is_file()
-    monkeypatch.setenv("DIGITSCAN_LINE_PRECISION", "fp32")
+    monkeypatch.delenv("DIGITSCAN_LINE_PRECISION", raising=False)
     assert default_line_model_path().name == "lines.onnx"
     monkeypatch.setenv("DIGITSCAN_LINE_PRECISION", "int8")
     assert default_line_model_path().name == "lines.int8.onnx"
+    assert pick_line_model(model_dir, "lines").name == "lines.int8.onnx"
     monkeypatch.setenv("DIGITSCAN_LINE_PRECISION", "fast")
-    with pytest.raises(Exception, match="auto, fp32 or int8"):
+    with pytest.raises(Exception, match="fp32 or int8"):
         default_line_model_path()
 
     rng = np.random.default_rng(99)
@@ -110,8 +110,8 @@ def test_the_8_bit_line_model_reads_as_the_float_one(test_digits, monkeypatch) -
         lines.append(line_input(ink[top:bottom]))
     float_texts = [d.text for d in LineRecogniser(model_dir / "lines.onnx").read_lines(lines)]
     int8_texts = [d.text for d in LineRecogniser(model_dir / "lines.int8.onnx").read_lines(lines)]
-    # Quantization moves a digit now and then, never much: measured 0.3 points of exact
-    # lines on 2,000 validation lines.
+    # Quantization moves a digit now and then, never much: measured 0.4 points of exact
+    # lines on 2,000 validation lines (67.75% -> 67.35%).
     _exact, cer = score_lines(float_texts, int8_texts)
     assert cer <= 0.02, cer
 
@@ -249,10 +249,9 @@ def test_train_a_line_model_then_fine_tune_it_on_your_own_lines(tmp_path: Path, 
     reading = Reader(line_model=out / "model.onnx").read(np.full((40, 200), 255, np.uint8), layout="line")[0]
     assert reading.digits == []
     # --model takes a line model's run too: it then reads lines beside the shipped classifier.
-    # (its 8-bit copy where this CPU reads that faster)
+    # (and its 8-bit copy, read with DIGITSCAN_LINE_PRECISION=int8)
     assert (out / "model.int8.onnx").is_file()
-    assert Reader(out).line_model_path == pick_line_model(out, "model")
-    assert pick_line_model(out, "model").name == ("model.int8.onnx" if cpu_has_int8_dot_product() else "model.onnx")
+    assert Reader(out).line_model_path == out / "model.onnx"
     read = subprocess.run([sys.executable, "-m", "digitscan.cli", "read", "--model", str(out), "--layout", "line",
                            "--json", str(Path(__file__).parents[1] / "examples" / "photo.png")],
                           capture_output=True, text=True, timeout=120)

@@ -28,8 +28,7 @@ import numpy as np
 from ..errors import DigitscanError
 
 __all__ = ["BLANK", "LINE_HEIGHT", "SPACE", "SYMBOLS", "DecodedLine", "LineRecogniser",
-           "cpu_has_int8_dot_product", "decode", "default_line_model_path", "line_band", "line_input",
-           "pick_line_model"]
+           "decode", "default_line_model_path", "line_band", "line_input", "pick_line_model"]
 
 # The network's input height: a digit fills most of it, as a digit fills 20 of MNIST's 28.
 LINE_HEIGHT = 32
@@ -46,38 +45,26 @@ _MODEL_DIR = Path(__file__).parent.parent / "model"
 
 
 def default_line_model_path() -> Path:
-    """The shipped line recogniser: its 8-bit copy (``lines.int8.onnx``, about twice as
-    fast) where the CPU multiplies 8-bit numbers natively, the float one elsewhere.
-    ``DIGITSCAN_LINE_PRECISION=fp32`` or ``int8`` chooses for every machine (the same
-    readings everywhere, for example)."""
+    """The shipped line recogniser, ``lines.onnx``; with ``DIGITSCAN_LINE_PRECISION=int8``
+    its 8-bit copy ``lines.int8.onnx`` (see ``pick_line_model``)."""
     return pick_line_model(_MODEL_DIR, "lines")
 
 
 def pick_line_model(folder: Path, stem: str) -> Path:
-    """``folder/stem.onnx``, or its 8-bit copy ``folder/stem.int8.onnx`` where there is one
-    and this machine reads it faster (see ``default_line_model_path``)."""
+    """``folder/stem.onnx``, or with ``DIGITSCAN_LINE_PRECISION=int8`` its 8-bit copy
+    ``folder/stem.int8.onnx`` where there is one.
+
+    The 8-bit copy runs the network about twice as fast on a CPU with VNNI (measured: 210 ->
+    406 lines/s on one thread) but reads a few tenths of a point fewer lines exactly, and
+    through ``Reader`` it gained nothing (202 against 201 lines/s): finding the line and
+    its ink, not the network, takes most of a line's time there. So float is the default."""
+    choice = os.environ.get("DIGITSCAN_LINE_PRECISION", "fp32").strip().lower()
+    if choice not in ("fp32", "int8"):
+        raise DigitscanError(f"DIGITSCAN_LINE_PRECISION must be fp32 or int8, not {choice!r}")
     int8 = folder / f"{stem}.int8.onnx"
-    choice = os.environ.get("DIGITSCAN_LINE_PRECISION", "auto").strip().lower()
-    if choice not in ("auto", "fp32", "int8"):
-        raise DigitscanError(f"DIGITSCAN_LINE_PRECISION must be auto, fp32 or int8, not {choice!r}")
-    if int8.is_file() and (choice == "int8" or (choice == "auto" and cpu_has_int8_dot_product())):
+    if choice == "int8" and int8.is_file():
         return int8
     return folder / f"{stem}.onnx"
-
-
-def cpu_has_int8_dot_product() -> bool:
-    """Whether this CPU has an 8-bit dot-product instruction (x86 VNNI, Arm's dot product),
-    which 8-bit convolutions need to beat float ones. Without it (AVX2 alone) ONNX Runtime's
-    8-bit kernels may saturate intermediate sums, so the float model is used."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            for line in handle:
-                if line.startswith(("flags", "Features")):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
-    except OSError:
-        pass
-    return False
 
 
 def line_input(ink: np.ndarray) -> np.ndarray:

@@ -223,7 +223,7 @@ def edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) -> np.ndar
     length = max(4.0 * text_height, 40.0)
     faint = (ink > _faint_ink_level(ink)).view(np.uint8)
     segments = cv2.HoughLinesP(faint, 1, np.pi / 360, threshold=int(0.5 * length),
-                               minLineLength=int(length), maxLineGap=max(4, int(0.3 * text_height)))
+                               minLineLength=int(length), maxLineGap=max(8, int(0.5 * text_height)))
     if segments is None:
         return mask
     lines = np.zeros(mask.shape, np.uint8)
