@@ -285,6 +285,11 @@ def test_bad_line_folders_and_init_say_what_is_wrong(tmp_path: Path) -> None:
     result = _train("--init", str(tmp_path / "nowhere"), "--lines", "16", "--out", str(tmp_path / "r2"))
     assert result.returncode != 0 and "no line model weights" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+    # A mistyped folder leaves no run directory behind to block the corrected command.
+    assert not (tmp_path / "r2").exists()
+    result = _train("--hands", str(tmp_path / "nowhere"), "--lines", "16", "--out", str(tmp_path / "r4"))
+    assert result.returncode != 0 and "not a folder of labelled images" in result.stderr + result.stdout
+    assert not (tmp_path / "r4").exists()
     result = subprocess.run([sys.executable, "-m", "digitscan.cli", "train", "--hands", str(tmp_path),
                              "--out", str(tmp_path / "r3")], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "--hands is for --model lines" in result.stderr + result.stdout

@@ -48,6 +48,15 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     from . import export
     from .line_model import LINE_MODEL_CONFIGS, build_line_model
 
+    # A mistyped --init or --hands fails here, before a run directory is made that a second
+    # try with the same --out would then find in its way.
+    initial_weights = _initial_weights(config.init) if config.init else None
+    for folder in config.hands:
+        if not Path(folder).is_dir():
+            raise DigitscanError(f"--hands {folder}: not a folder of labelled images")
+    if config.data != "mnist" and not (Path(config.data) / "labels.csv").is_file():
+        raise DigitscanError(f"--data {config.data}: no labels.csv (expected images/ and labels.csv "
+                             "with columns file,text)")
     run_dir = Path(out)
     config = prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
 
@@ -58,8 +67,6 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     if progress:
         print(setup.line(), flush=True)
     torch.manual_seed(config.seed)
-
-    initial_weights = _initial_weights(config.init) if config.init else None
 
     # ---- data: lines as float16 arrays (32, W) with their texts ---------------------------
     prepare_start = time.perf_counter()
