@@ -70,6 +70,26 @@ def test_blank_sheets_beside_ruled_ones_and_under_shadows_read_as_empty(reader: 
     assert phantoms <= 5, phantoms
 
 
+def test_a_strip_of_desk_inside_the_sheet_found_is_not_read_as_writing(mnist_dir: Path) -> None:
+    from digitscan.reading.preprocess import ink_mask, ink_strength
+    from digitscan.reading.reader import _without_textured_parts
+
+    # A sheet whose outline took in a strip of woven fabric along its top: the weave's ink
+    # mask goes, the digits written below it stay.
+    rng = np.random.default_rng(4)
+    page = np.full((600, 800), 232, np.uint8)
+    weave = (np.indices((150, 800)).sum(axis=0) % 6 < 2) & (rng.random((150, 800)) < 0.8)
+    page[:150][weave] = 120
+    digits = load_mnist("test", mnist_dir, download=False)
+    for i in range(5):
+        glyph = cv2.resize(255 - digits.images[i], (56, 56))
+        page[380:436, 200 + 70 * i: 256 + 70 * i] = np.minimum(page[380:436, 200 + 70 * i: 256 + 70 * i], glyph)
+    mask = ink_mask(ink_strength(page, True))
+    kept = _without_textured_parts(mask)
+    assert mask[:150].mean() > 0.15 and kept[:150].sum() == 0
+    assert np.array_equal(kept[300:], mask[300:])
+
+
 @pytest.mark.parametrize("seed", KINDS)
 def test_the_sheet_is_cut_out_of_a_textured_desk(seed: int) -> None:
     picture = to_grey(sheet_on_desk(seed, blank_sheet(seed)))
