@@ -53,6 +53,19 @@ def twelve_megapixel_photo(digits: object) -> tuple[np.ndarray, str]:
     return photo, scan.text
 
 
+def timed_reads(reader, picture: np.ndarray, runs: int):
+    """Wall and CPU seconds of each of ``runs`` reads of ``picture`` (after one warm-up
+    read), and the last reading."""
+    reader.read_array(picture)
+    times, cpu_times = [], []
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        reading = reader.read_array(picture)
+        times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
+    return times, cpu_times, reading
+
+
 def six_to_ten_digit_lines(digits, count: int) -> tuple[list[np.ndarray], list[str]]:
     """Synthetic line pictures holding one number of 6 to 10 digits each (the line
     synthesiser's look, MNIST test digits), with their texts."""
@@ -101,25 +114,13 @@ def main() -> None:
     print(f"line model:             {reader.line_model_path.name}")
 
     page = one_megapixel_page(digits)
-    reader.read_array(page)
-    times, cpu_times = [], []
-    for _ in range(30):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        reading = reader.read_array(page)
-        times.append(time.perf_counter() - started)
-        cpu_times.append(time.process_time() - cpu_started)
+    times, cpu_times, reading = timed_reads(reader, page, 30)
     print(f"1-MP page, 20 digits:   {np.median(times) * 1000:8.1f} ms median of 30 "
           f"(range {min(times) * 1000:.1f}-{max(times) * 1000:.1f}; {np.median(cpu_times) * 1000:.1f} ms CPU; "
           f"{len(reading.digits)} digits found)")
 
     photo, truth = twelve_megapixel_photo(digits)
-    reader.read_array(photo)
-    times, cpu_times = [], []
-    for _ in range(5):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        reading = reader.read_array(photo)
-        times.append(time.perf_counter() - started)
-        cpu_times.append(time.process_time() - cpu_started)
+    times, cpu_times, reading = timed_reads(reader, photo, 5)
     print(f"12-MP photo, 20 digits: {np.median(times) * 1000:8.1f} ms median of 5 "
           f"(range {min(times) * 1000:.1f}-{max(times) * 1000:.1f}; {np.median(cpu_times) * 1000:.1f} ms CPU; "
           f"{'read right' if reading.text == truth else repr(reading.text)})")

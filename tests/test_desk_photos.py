@@ -56,7 +56,7 @@ def test_blank_sheets_beside_ruled_ones_and_under_shadows_read_as_empty(reader: 
     # The honest desk: a second (often ruled) sheet beside the blank one, a hand's or phone's
     # shadow, curl, perspective. The sheet's edge against the other sheet, broken into
     # dashes where that sheet's rules meet it, read as a column of "1"s, "4"s and "7"s:
-    # 45 phantom digits on these 12 photos before edge_lines, 4 after (111 -> 5 on 40).
+    # 45 phantom digits on these 12 photos before without_edge_lines, 4 after (111 -> 5 on 40).
     from digitscan.training.simulate import _on_desk
 
     phantoms = 0

@@ -27,7 +27,6 @@ from .normalise import stroke_width
 
 __all__ = [
     "dark_border",
-    "edge_lines",
     "find_sheet",
     "grey_percentiles",
     "flatten_sheet",
@@ -39,6 +38,7 @@ __all__ = [
     "rule_skew",
     "straighten",
     "to_grey",
+    "without_edge_lines",
 ]
 
 # Paper grain and faint smudges stay below this much ink (of 255, where the darkest ink on
@@ -212,7 +212,7 @@ def remove_rules(mask: np.ndarray, text_height: float,
     return digits, rules
 
 
-def edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) -> np.ndarray:
+def without_edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) -> np.ndarray:
     """``mask`` without long straight strokes at any angle: the edge of a sheet lying on
     another, a fold, a book's gutter, the rules of a second sheet in view. Thresholded as
     ink they break into short dashes, and where they meet they make little "1"s, "4"s and

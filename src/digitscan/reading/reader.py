@@ -56,7 +56,6 @@ from .lines import (
 from .normalise import STRETCHED_ASPECTS, combine_aspect_views, normalise_like_mnist, unstretch
 from .preprocess import (
     dark_border,
-    edge_lines,
     ink_is_dark,
     ink_mask,
     ink_strength,
@@ -65,6 +64,7 @@ from .preprocess import (
     rule_skew,
     straighten,
     to_grey,
+    without_edge_lines,
 )
 from .results import Cell, Digit, Line, Reading
 from .segment import (
@@ -557,11 +557,9 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
     """The bands of the lines of writing for the line recogniser: the whole picture as one
     line (``one_line``, unless it plainly holds several), or the lines found on a page.
     ``line_first``: as one line if it holds only one, else as a page, without a note."""
-    if line_first and _plan_one_line(plan, grey):
+    if (one_line or line_first) and _plan_one_line(plan, grey):
         return
     if one_line:
-        if _plan_one_line(plan, grey):
-            return
         plan.notes.append("several lines found in a picture read as one line: read as a page "
                           "(--layout page reads pages)")
     grey, shrink = _shrunk_photo(grey)
@@ -610,7 +608,7 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
                                 np.ones((3, 3), np.uint8)).astype(bool)
     if text_height > 0:
-        mask = edge_lines(ink, mask, text_height / plan.scale)
+        mask = without_edge_lines(ink, mask, text_height / plan.scale)
     mask = _without_textured_parts(mask)
     found = find_candidates(mask)
     candidates = _away_from_edges(found.candidates, mask.shape)

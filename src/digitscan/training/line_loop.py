@@ -54,9 +54,8 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
     for folder in config.hands:
         if not Path(folder).is_dir():
             raise DigitscanError(f"--hands {folder}: not a folder of labelled images")
-    if config.data != "mnist" and not (Path(config.data) / "labels.csv").is_file():
-        raise DigitscanError(f"--data {config.data}: no labels.csv (expected images/ and labels.csv "
-                             "with columns file,text)")
+    if config.data != "mnist":
+        _labels_table(config.data)
     run_dir = Path(out)
     config = prepare_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
 
@@ -297,9 +296,7 @@ def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], 
     from ..reading.preprocess import ink_is_dark, ink_strength, to_grey
 
     root = Path(folder)
-    table = root / "labels.csv"
-    if not table.is_file():
-        raise DigitscanError(f"{root}: no labels.csv (expected images/ and labels.csv with columns file,text)")
+    table = _labels_table(root)
     lines, texts = [], []
     with table.open(newline="", encoding="utf-8") as handle:
         for row_number, row in enumerate(csv.DictReader(handle), start=2):
@@ -321,6 +318,14 @@ def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], 
     if not texts:
         raise DigitscanError(f"{table}: no rows")
     return lines, texts
+
+
+def _labels_table(folder: str | os.PathLike[str]) -> Path:
+    """A line folder's ``labels.csv``; a clear error when there is none."""
+    table = Path(folder) / "labels.csv"
+    if not table.is_file():
+        raise DigitscanError(f"{folder}: no labels.csv (expected images/ and labels.csv with columns file,text)")
+    return table
 
 
 def _initial_weights(init: str) -> dict:
