@@ -17,15 +17,18 @@ includes start-up, loading MNIST and preparing scans as a student meets them.
   <= 90 s).
 - lines-10k: the line recogniser, one epoch on 10,000 synthetic lines (bf16 where native).
 
-The lab's Keras program runs beside them when TensorFlow is installed; otherwise the figures
-measured in issue 14 are printed for comparison.
+The lab's Keras program runs after them, idle and capped to AVX2, with ``--keras-python`` (a
+Python that has ``tensorflow`` and ``keras``; TensorFlow need not share this project's virtual
+environment); the figures recorded in issue 14 are printed beside it for comparison.
+
+    python3 -m venv ../tf-venv && ../tf-venv/bin/pip install tensorflow-cpu keras
+    python benchmarks/train_speed.py --only seed-5 --only seed-5-avx2 --keras-python ../tf-venv/bin/python
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -112,32 +115,44 @@ def run_training(run: Run, out: Path) -> tuple[float, dict, list[dict], str]:
     return wall, json.loads((out / "metrics.json").read_text()), history, setup
 
 
-def keras_fit() -> str:
-    """The lab's Keras program (seed network, 5 epochs, batch 64), if TensorFlow is here."""
-    if importlib.util.find_spec("tensorflow") is None:
-        return "not run: TensorFlow is not installed"
+def keras_fit(python: str, env: dict[str, str] | None = None) -> str:
+    """The lab's Keras program (seed network, 5 epochs, batch 64) run by ``python``, if that
+    interpreter has TensorFlow (it may be another virtual environment: TensorFlow and this
+    project's PyTorch need not share one)."""
+    found = subprocess.run([python, "-c", "import tensorflow, keras"], capture_output=True)
+    if found.returncode != 0:
+        return f"not run: TensorFlow and Keras are not installed for {python}"
     program = """
-import time, numpy as np, tensorflow as tf
+import time, keras
 from digitscan.training.mnist import load_mnist
 train, test = load_mnist("train"), load_mnist("test")
-x, y = train.images[..., None] / 255.0, train.labels
-model = tf.keras.Sequential([
-    tf.keras.layers.Input((28, 28, 1)), tf.keras.layers.Conv2D(32, 3, activation="relu"),
-    tf.keras.layers.MaxPooling2D(2), tf.keras.layers.Flatten(),
-    tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dense(10)])
-model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
+x, y = (train.images[..., None] / 255.0).astype("float32"), train.labels.astype("int64")
+test_x, test_y = (test.images[..., None] / 255.0).astype("float32"), test.labels.astype("int64")
+model = keras.Sequential([
+    keras.layers.Input((28, 28, 1)), keras.layers.Conv2D(32, 3, activation="relu"),
+    keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+    keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=["accuracy"])
 start = time.perf_counter()
-model.fit(x, y, epochs=5, batch_size=64, verbose=0, validation_data=(test.images[..., None] / 255.0, test.labels))
+model.fit(x, y, epochs=5, batch_size=64, verbose=0, validation_data=(test_x, test_y))
 fit = time.perf_counter() - start
-print(f"{fit:.1f} s ({model.evaluate(test.images[..., None] / 255.0, test.labels, verbose=0)[1]:.2%})")
+print(f"{fit:.1f} s ({model.evaluate(test_x, test_y, verbose=0)[1]:.2%})")
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    # The program imports digitscan's MNIST loader (numpy only) from this checkout's src/.
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, **(env or {}), "PYTHONPATH": source, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([python, "-c", program], capture_output=True, text=True, env=env)
     return result.stdout.strip() or f"failed: {result.stderr.strip().splitlines()[-1:]}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(RUNS), action="append")
+    parser.add_argument("--keras-python", default=sys.executable,
+                        help="a Python with tensorflow and keras installed, to run the lab's Keras "
+                             "program side by side (default: this one)")
+    parser.add_argument("--no-keras", action="store_true", help="skip the Keras runs")
     args = parser.parse_args()
     kind = cpu_kind()
     print(f"CPU: {kind}, {len(os.sched_getaffinity(0))} cores usable; load average "
@@ -169,8 +184,9 @@ def main() -> None:
             (wall, training), (idle_wall, idle_training) = times[busy], times["seed-5"]
             print(f"  {busy}: wall {wall:.1f} s vs {idle_wall:.1f} s idle = {wall / idle_wall:.2f}x; "
                   f"training {training:.1f} s vs {idle_training:.1f} s = {training / idle_training:.2f}x")
-    keras = keras_fit()
-    print(f"  Keras fit of the lab network here: {keras}")
+    if not args.no_keras:
+        print(f"  Keras fit of the lab network here: {keras_fit(args.keras_python)}")
+        print(f"  Keras capped to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2): {keras_fit(args.keras_python, AVX2)}")
     print(f"  Keras recorded in issue 14 on this kind of machine: {KERAS_RECORDED['avx512']} AVX-512, "
           f"{KERAS_RECORDED['avx2']} capped to AVX2")
     print(f"  load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -178,3 +178,10 @@ def test_low_resolution_scans_are_the_same_however_many_workers_make_them(
     monkeypatch.setattr(augment, "_SCAN_CHUNK", 8)  # 40 digits: five chunks
     digits = load_mnist("test", mnist_dir, download=False).images[:40]
     assert np.array_equal(augment.scanned_copies(digits, seed=3), augment.scanned_copies(digits, seed=3, workers=2))
+
+
+def test_a_short_run_prepares_only_the_scans_it_can_use(tmp_path: Path, mnist_env: Path, capsys) -> None:
+    # An epoch swaps in 30% of the digits: one epoch needs copies of 30% of them, four of all.
+    for epochs, prepared in ((1, 300), (4, 1000)):
+        train(TrainConfig(model="seed", epochs=epochs, batch_size=128, limit=1000, seed=3), tmp_path / str(epochs))
+        assert f"preparing low-resolution scans of {prepared:,} training digits" in capsys.readouterr().out

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
 from .cores import CoreWatch, quiet_openmp
-from .device import choose_setup
+from .device import choose_setup, fastest_threads
 from .finish import calibrate, finish_run, model_weights
 from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, write_history
@@ -62,9 +62,6 @@ def train(
     # ---- device, precision, threads -----------------------------------------------------
     setup = choose_setup(config, torch)
     device, bf16 = setup.device, setup.bf16
-    record_machine(run_dir, threads=setup.threads)
-    if progress:
-        print(setup.line(), flush=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
 
@@ -88,18 +85,35 @@ def train(
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     learning_rate = one_cycle(config, total_steps)
+    setup = fastest_threads(setup, model, train_x[: config.batch_size], train_y[: config.batch_size], torch)
+    record_machine(run_dir, threads=setup.threads)
+    if progress:
+        print(setup.line(), flush=True)
 
     augment_config = AugmentConfig() if config.augment else None
     # Low-resolution scans of the training digits are made once, before the first epoch
     # (they go through the reader's per-image normalisation), then swapped in at random.
-    scanned_x, prepare_seconds = None, 0.0
+    # An epoch swaps in about scan_probability of the digits, so a run of fewer epochs than
+    # 1 / scan_probability never meets most copies: it prepares only the share it can use (a
+    # random one) and swaps those in more often, the same number of scans in all. From four
+    # epochs on every digit is prepared, as before.
+    scanned_x, prepare_seconds, swap_probability = None, 0.0, 0.0
     if augment_config is not None and augment_config.scan_probability > 0:
         from .augment import scanned_copies
 
+        share = min(1.0, augment_config.scan_probability * config.epochs)
+        chosen = np.arange(n_train)
+        if share < 1.0:
+            chosen = np.sort(np.random.default_rng(config.seed).choice(n_train, round(share * n_train), replace=False))
+        swap_probability = augment_config.scan_probability / share
         if progress:
-            print(f"preparing low-resolution scans of {len(data['train_images']):,} training digits ...", flush=True)
+            print(f"preparing low-resolution scans of {len(chosen):,} training digits ...", flush=True)
         prepare_start = time.perf_counter()
-        scanned_x = _to_tensor(scanned_copies(data["train_images"], config.seed, setup.threads), device, torch)
+        copies = data["train_images"].copy()
+        copies[chosen] = scanned_copies(data["train_images"][chosen], config.seed, setup.threads)
+        scanned_x = _to_tensor(copies, device, torch)
+        scannable = torch.zeros(n_train, dtype=torch.bool, device=device)
+        scannable[torch.from_numpy(chosen).to(device)] = True
         prepare_seconds = time.perf_counter() - prepare_start
     history: list[dict[str, float]] = []
     start_epoch = 0
@@ -108,8 +122,9 @@ def train(
 
     # ---- the loop ------------------------------------------------------------------------
     bar = Progress(enabled=progress, total_steps=total_steps, done_steps=start_epoch * steps_per_epoch)
-    # Threads follow the free cores: a program started beside a long run takes one back.
-    watch = CoreWatch(setup.threads) if not config.threads else None
+    # Threads follow the free cores: a program started beside a long run takes one back
+    # (not where one thread measured fastest: there is nothing to give back).
+    watch = CoreWatch(setup.threads) if not config.threads and setup.threads > 1 else None
     train_seconds = sum(row["seconds"] for row in history)
     interrupted = False
     try:
@@ -131,8 +146,9 @@ def train(
                     index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
                     images, labels = train_x[index], train_y[index]
                     if scanned_x is not None:
-                        swap = torch.rand(len(index), generator=generator) < augment_config.scan_probability
-                        images = torch.where(swap.to(device).view(-1, 1, 1, 1), scanned_x[index], images)
+                        swap = (torch.rand(len(index), generator=generator) < swap_probability).to(device)
+                        swap &= scannable[index]
+                        images = torch.where(swap.view(-1, 1, 1, 1), scanned_x[index], images)
                     if augment_config is not None:
                         images = augment_batch(images, augment_config, generator)
                     images = images.contiguous(memory_format=torch.channels_last)
