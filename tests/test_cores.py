@@ -102,12 +102,13 @@ def test_the_thread_probe_chooses_a_count_and_leaves_the_run_untouched() -> None
     model = build_model("seed")
     weights = {name: value.clone() for name, value in model.state_dict().items()}
     setup = Setup(torch.device("cpu"), False, 2, False, "fp32", "2.0 of 2 cores free", "off")
+    images, labels = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
     random_state = torch.get_rng_state()
-    chosen = fastest_threads(setup, model, torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,)), torch, steps=2)
+    chosen = fastest_threads(setup, model, images, labels, torch, steps=2)
     assert chosen.threads in (1, 2) and torch.get_num_threads() == chosen.threads
     assert chosen is setup or "fewer threads measured faster per step" in chosen.line()
     # The probe trained a copy: the model and the random numbers the run will draw are as they were.
     assert all(torch.equal(weights[name], value) for name, value in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), random_state)
     asked = dataclasses.replace(setup, threads_reason="asked for")
-    assert fastest_threads(asked, model, torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,)), torch) is asked
+    assert fastest_threads(asked, model, images, labels, torch) is asked
