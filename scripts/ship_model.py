@@ -105,13 +105,22 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
     quantize_line_onnx(MODEL_DIR / "lines.onnx", MODEL_DIR / "lines.int8.onnx", calibration)
     decoded8 = LineRecogniser(MODEL_DIR / "lines.int8.onnx").read_lines([line.astype("float32") for line in lines])
     exact8, cer8 = line_loop.score_lines(texts, [d.text for d in decoded8])
-    # A model fine-tuned from an earlier run (--init RUN) is made by both commands, in order.
+    # A model fine-tuned from an earlier run (--init RUN) is made by both commands, in order;
+    # one fine-tuned from the shipped model (--init shipped) by the shipped card's stages,
+    # then its command, then this one. Read before the card is overwritten below.
     stages = []
     init = config["train"].get("init")
     while init and (Path(init) / "config.json").is_file():
         earlier = json.loads((Path(init) / "config.json").read_text())
         stages.insert(0, {"command": earlier["command"], "train_seconds": earlier.get("train_seconds")})
         init = earlier["train"].get("init")
+    if init == "shipped" and (MODEL_DIR / "lines_card.json").is_file():
+        shipped = json.loads((MODEL_DIR / "lines_card.json").read_text())
+        made = shipped["trained_with"]
+        stages = [*shipped.get("earlier_stages", []),
+                  {"command": made["command"], "train_seconds": made.get("train_seconds"),
+                   "synthesiser_commit": made.get("synthesiser_commit"), "note": shipped.get("note")},
+                  *stages]
     card = {
         "name": "digitscan lines",
         "architecture": config.get("model"),
@@ -127,6 +136,7 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
             "machine": config["machine"],
             "digitscan_version": config["digitscan_version"],
             "started": config["started"],
+            "synthesiser_commit": _last_commit(REPO / "src" / "digitscan" / "training" / "lines.py"),
         },
         "data": {
             "train": f"{config['train']['lines']:,} synthetic lines of MNIST training digits (training.lines)"
@@ -150,6 +160,19 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
     print(f"shipped {run} -> {MODEL_DIR}: {exact:.2%} of held-apart synthetic lines exact, CER {cer:.4f} "
           f"(int8 copy: {exact8:.2%}, CER {cer8:.4f})")
     return 0
+
+
+def _last_commit(path: Path) -> str | None:
+    """The last commit that changed ``path`` (the synthesiser a line model learnt from), or
+    None outside a git checkout."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], cwd=REPO,
+                                capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
 
 
 if __name__ == "__main__":
