@@ -51,10 +51,6 @@ _SMALL_CROP_PIXELS = 16_384
 # A sheet on a desk is looked for on a copy with this long side, and read from a little
 # inside its outline (this share of its size).
 _SHEET_SIDE, _SHEET_INSET = 480, 0.98
-# Pictures with a shorter side than this are not searched for a sheet on a desk: too small
-# to hold desk and sheet both. (A photo cropped or shrunk to 199 x 452 pixels was read with
-# its desk when this was 200.)
-_SMALLEST_PHOTO_SIDE = 120
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
 _SKEW_SAMPLE, _MAX_SKEW = 12_000, 10.0
 
@@ -563,7 +559,7 @@ def _sheet_region(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | No
     """The sheet in a shrunk copy of ``grey``: (the copy, the sheet's mask 0/255 in it, the
     scale of the copy), or None when no sheet stands out from a desk around it."""
     height, width = grey.shape
-    if min(height, width) < _SMALLEST_PHOTO_SIDE:
+    if min(height, width) < 200:
         return None
     scale = _SHEET_SIDE / max(height, width)
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
