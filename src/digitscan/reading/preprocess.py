@@ -372,8 +372,15 @@ def find_sheet(grey: np.ndarray) -> np.ndarray | None:
             break
     if len(corners) != 4 or not cv2.isContourConvex(corners):
         return None
-    if cv2.contourArea(corners) < 0.85 * area or cv2.contourArea(outline) < 0.85 * area:
+    quadrilateral = cv2.contourArea(corners)
+    if quadrilateral < 0.85 * area:
         return None  # not a quadrilateral: a sheet and a book page run together, say
+    if cv2.contourArea(outline) < 0.85 * area and quadrilateral < 0.95 * area:
+        # A bite out of the outline. Where the outline's hull is itself a clean
+        # quadrilateral, the bite is a shadow the region left out, and the sheet is still
+        # flattened whole (otherwise the shadow was painted over as desk, with the writing
+        # in it); where it is not, two sheets run together.
+        return None
     points = corners.reshape(4, 2)
     margin = 0.01 * max(small.shape)
     if ((points < margin) | (points > np.array(small.shape[::-1]) - 1 - margin)).any():
