@@ -474,14 +474,8 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     # window must be wider than the stroke, or the stroke's middle is taken for paper).
     level, dark = cv2.threshold(small.astype(np.uint8), 0, 1, cv2.THRESH_BINARY_INV
                                 + cv2.THRESH_OTSU)
-    # Only dark parts clear of the picture's edge are taken for strokes: a shadow across a
-    # sheet or the desk left at a sheet's edge reaches it, and taken for a bold stroke it
-    # widened the window until the shadow's paper read as ink (simulated desk photos: whole
-    # lines lost). A closing fills dark parts narrower than its window, so twice the
-    # stroke is room enough.
-    strokes = _clear_of_edges(dark) if dark.mean() < 0.5 else None
-    stroke = stroke_width(strokes) if strokes is not None and strokes.any() else 0.0
-    size = max(5, int(min(small.shape) / 12), int(min(2 * stroke, min(small.shape) / 5))) | 1
+    stroke = stroke_width(dark) if dark.mean() < 0.5 else 0.0
+    size = max(5, int(min(small.shape) / 12), int(min(3 * stroke, min(small.shape) / 5))) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     # A closing rather than a max filter: the paper's light follows a shadow's edge (a
     # hand's or a phone's across the sheet) instead of spilling the lit side's level a
@@ -494,16 +488,6 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
         paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.blur(paper, (size, size))
     return cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _clear_of_edges(mask: np.ndarray) -> np.ndarray:
-    """``mask`` (uint8 0/1) without its parts that touch the picture's edge."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    height, width = mask.shape
-    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    inside = (x > 0) & (y > 0) & (x + stats[:, cv2.CC_STAT_WIDTH] < width) & (y + stats[:, cv2.CC_STAT_HEIGHT] < height)
-    inside[0] = False  # the background
-    return inside[labels].astype(np.uint8)
 
 
 def _paper_plane(light: np.ndarray) -> np.ndarray:
