@@ -114,6 +114,19 @@ def test_writing_on_a_sheet_on_wood_is_read(reader: Reader, mnist_dir: Path) -> 
     assert reading.text == truth, reading.error
 
 
+@pytest.mark.parametrize("seed", [1055, 1061])
+def test_a_shadow_across_the_sheet_does_not_hide_its_writing(reader: Reader, mnist_dir: Path, seed: int) -> None:
+    # A phone's shadow reaching the sheet's edge (1055), and the shadow of a second sheet
+    # lying over it (1061): the shadow was taken for a bold pen stroke, the paper's light was
+    # then estimated over a window wider than the shadow, and the shaded paper read as ink:
+    # "53984 8175 888017" read as "84 88017", "822 19369" as "3319".
+    from digitscan.training.simulate import simulate_scan
+
+    scan = simulate_scan("desk", seed, load_mnist("test", mnist_dir, download=False))
+    reading = reader.read_array(scan.image, layout="page")
+    assert reading.text.split() == scan.text.split()
+
+
 def test_a_sheet_with_a_shadow_bitten_out_of_its_outline_is_still_flattened(reader: Reader, mnist_dir: Path) -> None:
     # The shadow reaches the sheet's edge, so the region grown from the paper leaves it out
     # as desk: the sheet was cut out with the shadow painted over, "6667" with it.

@@ -125,8 +125,10 @@ def dark_border(grey: np.ndarray, dark_ink: bool = True) -> tuple[int, int, int,
     return box[0], box[1], box[2], box[3]
 
 
-def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:
+def ink_strength(grey: np.ndarray, dark_ink: bool = True, page: bool = False) -> np.ndarray:
     """Ink per pixel, uint8: 0 on paper, 255 for the darkest ink, lighting divided out.
+    ``page``: a page or a photo of one, where a shadow may fall across the paper (not a crop
+    of one line or one digit; see ``_paper_level``).
 
     Large pictures have their paper level estimated locally (a max filter wider than any pen
     stroke, on a shrunken copy for speed), because a phone photo is brighter on one side;
@@ -144,7 +146,7 @@ def ink_strength(grey: np.ndarray, dark_ink: bool = True) -> np.ndarray:
         paper_level = np.float32(max(level if dark_ink else 255.0 - level, 1.0))
         ink = (paper_level - light) / max(paper_level, np.float32(16.0))
     else:
-        paper = _paper_plane(light) if min(height, width) < 100 else _paper_level(light)
+        paper = _paper_plane(light) if min(height, width) < 100 else _paper_level(light, page)
         ink = (paper - light) / np.maximum(paper, 16.0)
     if min(height, width) >= 100:
         # Most pixels are paper: their median is the grain of the paper and the bias of the
@@ -459,7 +461,7 @@ def flatten_sheet(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, n
 # --- private helpers -------------------------------------------------------------------
 
 
-def _paper_level(light: np.ndarray) -> np.ndarray:
+def _paper_level(light: np.ndarray, page: bool = False) -> np.ndarray:
     height, width = light.shape
     scale = min(1.0, 256.0 / min(height, width))
     # Averaging whole blocks first, then the last fractional step on a small picture, gives
@@ -474,8 +476,19 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     # window must be wider than the stroke, or the stroke's middle is taken for paper).
     level, dark = cv2.threshold(small.astype(np.uint8), 0, 1, cv2.THRESH_BINARY_INV
                                 + cv2.THRESH_OTSU)
-    stroke = stroke_width(dark) if dark.mean() < 0.5 else 0.0
-    size = max(5, int(min(small.shape) / 12), int(min(3 * stroke, min(small.shape) / 5))) | 1
+    if page:
+        # On a page only dark parts clear of the picture's edge are taken for strokes, and the
+        # window is twice the stroke (a closing fills what is narrower than its window): a
+        # phone's shadow across a sheet, taken for a bold stroke, widened the window until
+        # the shaded paper read as ink, and whole lines were lost (simulated desk photos).
+        # A crop of one line keeps three times every dark part: a dark border beside the
+        # line is trimmed better that way (measured on 80 synthetic lines: 51 exact against 49).
+        strokes = _clear_of_edges(dark) if dark.mean() < 0.5 else None
+        stroke = stroke_width(strokes) if strokes is not None and strokes.any() else 0.0
+        reach = 2.0
+    else:
+        stroke, reach = (stroke_width(dark) if dark.mean() < 0.5 else 0.0), 3.0
+    size = max(5, int(min(small.shape) / 12), int(min(reach * stroke, min(small.shape) / 5))) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     # A closing rather than a max filter: the paper's light follows a shadow's edge (a
     # hand's or a phone's across the sheet) instead of spilling the lit side's level a
@@ -488,6 +501,16 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
         paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.blur(paper, (size, size))
     return cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _clear_of_edges(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (uint8 0/1) without its parts that touch the picture's edge."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    height, width = mask.shape
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    inside = (x > 0) & (y > 0) & (x + stats[:, cv2.CC_STAT_WIDTH] < width) & (y + stats[:, cv2.CC_STAT_HEIGHT] < height)
+    inside[0] = False  # the background
+    return inside[labels].astype(np.uint8)
 
 
 def _paper_plane(light: np.ndarray) -> np.ndarray:

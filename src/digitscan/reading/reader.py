@@ -569,7 +569,7 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
     # A sheet was found as light paper: its ink is dark, whatever a shadow or the
     # desk's colour around it does to the picture's grey levels.
     dark_ink = sheet_back is not None or ink_is_dark(grey)
-    ink = ink_strength(grey, dark_ink)
+    ink = ink_strength(grey, dark_ink, page=True)
     mask = ink_mask(ink)
     if not mask.any():
         plan.error = "blank page: no ink found"
