@@ -214,6 +214,24 @@ def test_a_line_of_paper_without_writing_reads_no_digits() -> None:
 
 
 @needs_shipped
+def test_a_lone_1_drawn_as_a_straight_bar_reads_1_even_from_edge_to_edge() -> None:
+    import cv2
+
+    # As the web page's pad draws them: 280 x 280 white, an 18-pixel round pen; some bars
+    # run nearly the pad's full height, where a band of the ink had no margin left and
+    # looked like a table's rule, and some lean.
+    pictures = []
+    for x in (70, 140, 210):
+        for top, bottom in ((42, 238), (20, 260), (90, 190)):
+            for lean in (0, 12):
+                picture = np.full((280, 280), 255, np.uint8)
+                cv2.line(picture, (x, top), (x + lean, bottom), 0, 18, cv2.LINE_AA)
+                pictures.append(picture)
+    texts = [r.text.rstrip("?") for r in Reader().read(pictures, layout="auto")]
+    assert texts.count("1") >= len(pictures) - 1, texts
+
+
+@needs_shipped
 def test_a_page_given_as_one_line_says_it_found_several(real_scans_dir: Path) -> None:
     page = real_scans_dir / "pages" / "images" / "page5.png"
     reading = Reader().read(page, layout="line")[0]

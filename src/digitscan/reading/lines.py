@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import DigitscanError
 
 __all__ = ["BLANK", "LINE_HEIGHT", "SPACE", "SYMBOLS", "DecodedLine", "LineRecogniser",
-           "decode", "default_line_model_path", "line_band", "line_input", "pick_line_model"]
+           "band_of", "decode", "default_line_model_path", "line_band", "line_input", "pick_line_model"]
 
 # The network's input height: a digit fills most of it, as a digit fills 20 of MNIST's 28.
 LINE_HEIGHT = 32
@@ -83,13 +83,28 @@ def line_input(ink: np.ndarray) -> np.ndarray:
 
 def line_band(ink: np.ndarray, threshold: int = 64) -> tuple[int, int]:
     """Rows (top, bottom) of the ink in a picture of one line, with a margin of a sixth of
-    the ink's height, so that the band looks like the bands the network was trained on."""
+    the ink's height, so that the band looks like the bands the network was trained on.
+    The margin may run past the picture's edges (top < 0, bottom > height): ``band_of``
+    cuts the band and fills what lies outside with paper."""
     rows = np.flatnonzero((ink >= threshold).sum(axis=1) >= max(1, ink.shape[1] // 400))
     if len(rows) == 0:
         return 0, ink.shape[0]
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     margin = max(1, (bottom - top) // 6)
-    return max(0, top - margin), min(ink.shape[0], bottom + margin)
+    return top - margin, bottom + margin
+
+
+def band_of(ink: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """Rows ``top:bottom`` of ``ink``, with paper (0) for the rows outside the picture.
+
+    Writing that fills a picture to its edges (a 1 drawn the height of the pad) would
+    otherwise reach the band's edges too, which only a table's rule does in training: a
+    lone drawn 1 was read as nothing."""
+    inside = ink[max(0, top): min(ink.shape[0], bottom)]
+    above, below = max(0, -top), max(0, bottom - ink.shape[0])
+    if above or below:
+        inside = np.pad(inside, ((above, below), (0, 0)))
+    return inside
 
 
 @dataclass

@@ -48,6 +48,7 @@ from .lines import (
     COLUMNS_PER_STEP,
     DecodedLine,
     LineRecogniser,
+    band_of,
     default_line_model_path,
     line_band,
     line_input,
@@ -681,8 +682,8 @@ def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
     if _separate_rows_of_writing(mask) >= 2:
         return False
     top, bottom = line_band(ink)
-    band = ink[top:bottom]
-    plan.bands.append(_Band(x0, y0 + top, band, line_input(band), one_line=True))
+    band = ink[max(0, top): bottom]
+    plan.bands.append(_Band(x0, y0 + max(0, top), band, line_input(band_of(ink, top, bottom)), one_line=True))
     return True
 
 
@@ -714,10 +715,10 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
     x, y, w, h = box
     margin_y = max(1, h // 6)
     margin_x = max(2, int(0.3 * max(text_height, h * 0.5)))
-    x0, y0 = max(0, x - margin_x), max(0, y - margin_y)
-    x1, y1 = min(ink.shape[1], x + w + margin_x), min(ink.shape[0], y + h + margin_y)
-    band = ink[y0:y1, x0:x1]
-    plan.bands.append(_Band(x0, y0, band, line_input(band)))
+    x0, x1 = max(0, x - margin_x), min(ink.shape[1], x + w + margin_x)
+    top, bottom = y - margin_y, y + h + margin_y  # past the picture's edge: paper
+    band = ink[max(0, top): bottom, x0:x1]
+    plan.bands.append(_Band(x0, max(0, top), band, line_input(band_of(ink[:, x0:x1], top, bottom))))
 
 
 def _combine(line_p: np.ndarray, classifier_p: np.ndarray | None) -> np.ndarray:

@@ -292,7 +292,7 @@ def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], 
     """Labelled line images: ``images/`` and ``labels.csv`` with columns ``file,text`` (the
     digits, numbers separated by a space), read exactly as ``--layout line`` reads."""
     from ..reading.imageio import load_pages
-    from ..reading.lines import line_band, line_input
+    from ..reading.lines import band_of, line_band, line_input
     from ..reading.preprocess import ink_is_dark, ink_strength, to_grey
 
     root = Path(folder)
@@ -313,7 +313,7 @@ def load_line_folder(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], 
             grey = to_grey(pages[0].image)
             ink = ink_strength(grey, ink_is_dark(grey))
             top, bottom = line_band(ink)
-            lines.append(line_input(ink[top:bottom]).astype(np.float16))
+            lines.append(line_input(band_of(ink, top, bottom)).astype(np.float16))
             texts.append(text)
     if not texts:
         raise DigitscanError(f"{table}: no rows")
