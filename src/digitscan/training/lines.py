@@ -46,9 +46,7 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
     ink = np.zeros((canvas_h, width_guess), np.float32)
     x = int(height * rng.uniform(0.2, 1.5))
     text_parts: list[str] = []
-    # Most hands lean a little either way; a good share lean hard to the right, and their
-    # neighbours then overlap at the top, a strong test of where one digit ends.
-    slant = rng.normal(0.0, 0.15) if rng.random() < 0.75 else rng.uniform(0.15, 0.5)
+    slant = rng.normal(0.0, 0.18)
     # Now and then a printed number (a form's pre-filled field, a meter, a sudoku's clues):
     # one typeface for the whole line, upright, even sizes.
     font = _print_font(rng) if rng.random() < 0.08 else None
