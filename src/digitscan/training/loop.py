@@ -109,11 +109,11 @@ def train(
         if progress:
             print(f"preparing low-resolution scans of {len(chosen):,} training digits ...", flush=True)
         prepare_start = time.perf_counter()
-        copies = data["train_images"].copy()
-        copies[chosen] = scanned_copies(data["train_images"][chosen], config.seed, setup.threads)
-        scanned_x = _to_tensor(copies, device, torch)
-        scannable = torch.zeros(n_train, dtype=torch.bool, device=device)
-        scannable[torch.from_numpy(chosen).to(device)] = True
+        # Only the prepared scans are kept, with each digit's row among them (-1: none).
+        scanned_x = _to_tensor(scanned_copies(data["train_images"][chosen], config.seed, setup.threads), device, torch)
+        scan_row = torch.full((n_train,), -1, dtype=torch.long)
+        scan_row[torch.from_numpy(chosen)] = torch.arange(len(chosen))
+        scan_row = scan_row.to(device)
         prepare_seconds = time.perf_counter() - prepare_start
     history: list[dict[str, float]] = []
     start_epoch = 0
@@ -146,9 +146,10 @@ def train(
                     index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
                     images, labels = train_x[index], train_y[index]
                     if scanned_x is not None:
+                        rows = scan_row[index]
                         swap = (torch.rand(len(index), generator=generator) < swap_probability).to(device)
-                        swap &= scannable[index]
-                        images = torch.where(swap.view(-1, 1, 1, 1), scanned_x[index], images)
+                        swap &= rows >= 0
+                        images = torch.where(swap.view(-1, 1, 1, 1), scanned_x[rows.clamp(min=0)], images)
                     if augment_config is not None:
                         images = augment_batch(images, augment_config, generator)
                     images = images.contiguous(memory_format=torch.channels_last)
@@ -196,7 +197,7 @@ def train(
 
     # ---- calibrate, export and evaluate ---------------------------------------------------
     n_calibration = min(10_000, n_train)
-    calibrate(model, train_x[-n_calibration:], train_y[-n_calibration:], torch)
+    calibrate(model, train_x[-n_calibration:], train_y[-n_calibration:], torch, bf16)
     export.save_weights(run_dir / "model.safetensors", model_weights(model), {"model": config.model})
     export.export_onnx(model, run_dir / "model.onnx")
     metrics = finish_run(run_dir, data, history, {
@@ -247,8 +248,12 @@ def _load_data(config: TrainConfig) -> dict[str, Any]:
 
 
 def _to_tensor(images: np.ndarray, device, torch):
-    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32) / 255.0)
-    return tensor.unsqueeze(1).to(device)
+    # uint8 -> float in [0, 1] by torch, in place and on all its threads: numpy's one-thread
+    # conversion of MNIST's 47 million training pixels took 0.6 s of a 25 s one-epoch run.
+    # (MNIST's arrays are read-only views of the file's bytes: torch wants its own copy.)
+    source = np.require(images, requirements=["C_CONTIGUOUS", "WRITEABLE"])
+    tensor = torch.from_numpy(source).to(device=device, dtype=torch.float32)
+    return tensor.div_(255.0).unsqueeze(1)
 
 
 def _evaluate_tensor(model, images, labels, bf16, device, torch) -> tuple[float, float]:
