@@ -84,22 +84,24 @@ def line_input(ink: np.ndarray) -> np.ndarray:
 def line_band(ink: np.ndarray, threshold: int = 64) -> tuple[int, int]:
     """Rows (top, bottom) of the ink in a picture of one line, with a margin of a sixth of
     the ink's height, so that the band looks like the bands the network was trained on.
-    The margin may run past the picture's edges (top < 0, bottom > height): ``band_of``
-    cuts the band and fills what lies outside with paper."""
+    Where the ink stops short of the picture's edge but its margin does not fit, the margin
+    runs past the edge (top < 0, bottom > height), and ``band_of`` fills it with paper;
+    where ink touches the edge (a table's rule, a border the picture cut), the band stops
+    at the edge, as in training."""
     rows = np.flatnonzero((ink >= threshold).sum(axis=1) >= max(1, ink.shape[1] // 400))
     if len(rows) == 0:
         return 0, ink.shape[0]
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     margin = max(1, (bottom - top) // 6)
-    return top - margin, bottom + margin
+    return (top - margin if top > 0 else 0), (bottom + margin if bottom < ink.shape[0] else bottom)
 
 
 def band_of(ink: np.ndarray, top: int, bottom: int) -> np.ndarray:
     """Rows ``top:bottom`` of ``ink``, with paper (0) for the rows outside the picture.
 
-    Writing that fills a picture to its edges (a 1 drawn the height of the pad) would
-    otherwise reach the band's edges too, which only a table's rule does in training: a
-    lone drawn 1 was read as nothing."""
+    Writing that nearly fills a picture (a 1 drawn the height of the pad) would otherwise
+    reach the band's edges, which only a table's rule does in training: a lone drawn 1 was
+    read as nothing."""
     inside = ink[max(0, top): min(ink.shape[0], bottom)]
     above, below = max(0, -top), max(0, bottom - ink.shape[0])
     if above or below:

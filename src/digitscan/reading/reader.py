@@ -701,7 +701,9 @@ def _separate_rows_of_writing(mask: np.ndarray) -> int:
         return 0
     inked_rows = per_row > max(1.0, mask.shape[1] / 200, 0.1 * float(np.percentile(per_row[per_row > 0], 90)))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], inked_rows.view(np.int8), [0]])))
-    bands = list(zip(edges[::2], edges[1::2], strict=True))
+    # A row of writing less than 8 pixels tall could not be read anyway: thinner bands are
+    # the stripes of a cheque's hatching, faint but over half the picture.
+    bands = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= 8]
     if len(bands) < 2:
         return len(bands)
     heights = np.array([b - a for a, b in bands], float)
@@ -716,7 +718,10 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
     margin_y = max(1, h // 6)
     margin_x = max(2, int(0.3 * max(text_height, h * 0.5)))
     x0, x1 = max(0, x - margin_x), min(ink.shape[1], x + w + margin_x)
-    top, bottom = y - margin_y, y + h + margin_y  # past the picture's edge: paper
+    # A margin past the picture's edge is paper (band_of). Here the candidates are writing
+    # (rules went before), so even one cut by the edge gets its margin: the pad's 1s drawn
+    # to its edges read 23 of 24, 18 where the band stopped at the edge.
+    top, bottom = y - margin_y, y + h + margin_y
     band = ink[max(0, top): bottom, x0:x1]
     plan.bands.append(_Band(x0, max(0, top), band, line_input(band_of(ink[:, x0:x1], top, bottom))))
 
