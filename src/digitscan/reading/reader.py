@@ -716,7 +716,11 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
     with (a sixth of the line's height above and below, some paper either side)."""
     x, y, w, h = box
     margin_y = max(1, h // 6)
-    margin_x = max(2, int(0.3 * max(text_height, h * 0.5)))
+    # Paper either side as the synthesiser leaves it (0.2-1.5 digit heights before a line,
+    # 0.2-2 after): with only 0.3, a thin 1 or a bold 8 at a line's end sat where training
+    # puts a table's rule, and was dropped. 0.3 -> 0.9, 200 simulated pages per condition:
+    # all harder conditions 93.71 -> 94.20%, cheque 86.0 -> 89.0%, clean 97.8 -> 98.5%.
+    margin_x = max(2, int(0.9 * max(text_height, h * 0.5)))
     x0, x1 = max(0, x - margin_x), min(ink.shape[1], x + w + margin_x)
     # A margin past the picture's edge is paper (band_of). Here the candidates are writing
     # (rules went before), so even one cut by the edge gets its margin: the pad's 1s drawn
