@@ -177,14 +177,11 @@ def _straight_one(height: int, rng: np.random.Generator) -> np.ndarray:
     takes a lone bar for a table's rule and reads nothing."""
     target_h = max(4, int(round(height * rng.uniform(0.8, 1.1))))
     thickness = max(1, int(round(target_h / rng.uniform(6.0, 14.0))))
-    lean = int(round(target_h * rng.normal(0.0, 0.06)))
-    width = abs(lean) + thickness + 2
-    canvas = np.zeros((target_h + thickness, width), np.uint8)
+    lean = int(round(target_h * rng.normal(0.0, 0.06)))  # columns the top stands right of the foot
     half = thickness // 2
-    x_top, x_bottom = (width - 1 - half, half + 1) if lean > 0 else (half + 1 + abs(lean), half + 1)
-    if lean == 0:
-        x_top = x_bottom = width // 2
-    cv2.line(canvas, (x_top, half), (x_bottom, target_h - 1 + thickness - half - 1), 255, thickness, cv2.LINE_AA)
+    canvas = np.zeros((target_h + thickness, abs(lean) + thickness + 2), np.uint8)
+    x_foot = half + 1 + max(0, -lean)
+    cv2.line(canvas, (x_foot + lean, half), (x_foot, target_h + thickness - half - 2), 255, thickness, cv2.LINE_AA)
     rows = np.flatnonzero(canvas.max(axis=1) > 25)
     cols = np.flatnonzero(canvas.max(axis=0) > 25)
     return canvas[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1].astype(np.float32) * np.float32(1 / 255)
