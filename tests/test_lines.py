@@ -3,6 +3,7 @@ training and exporting the line model."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from digitscan.reading.lines import (
     BLANK,
     LINE_HEIGHT,
     SPACE,
+    best_path,
     decode,
     default_line_model_path,
     line_input,
@@ -47,6 +49,50 @@ def test_decode_ignores_breaks_at_the_ends_and_reads_nothing_from_blanks() -> No
     assert decode(_steps([SPACE, 6, SPACE])).text == "5"
     assert decode(_steps([BLANK] * 20)).digits == []
     assert decode(_steps([3, 3, 3, BLANK, 3]), length=3).text == "2"  # padding past the line is not read
+
+
+def test_decode_keeps_a_digit_whose_probability_is_split_over_two_steps() -> None:
+    # A thin 1 pressed between a 5 and an 8, as the network saw it on a dense page: at each
+    # of its two steps the blank is likelier, so the likeliest symbol per step drops it;
+    # the texts that hold it are likelier (0.59 against 0.41).
+    five, one, eight = 6, 2, 9
+    steps = _steps([BLANK, five, BLANK, BLANK, BLANK, eight, BLANK], confidence=0.99)
+    steps[3] = steps[4] = 0.0
+    steps[3, BLANK], steps[3, one] = 0.71, 0.29
+    steps[4, BLANK], steps[4, one] = 0.57, 0.43
+    assert "".join(str(d) for d in (5, 8)) == "".join(str(s - 1) for s in steps.argmax(axis=1) if s != BLANK)
+    decoded = decode(steps)
+    assert decoded.text == "518"
+    assert decoded.steps[1] == (4, 4)  # the 1's box is where its probability peaks
+    assert decoded.confidences[1] < 0.9  # and it is flagged unsure
+
+
+def _collapsed(path: tuple[int, ...] | np.ndarray) -> tuple[int, ...]:
+    out, previous = [], None
+    for symbol in path:
+        if symbol != previous and symbol != BLANK:
+            out.append(int(symbol))
+        previous = symbol
+    return tuple(out)
+
+
+def test_decode_finds_the_likeliest_text_on_small_cases_checked_by_brute_force() -> None:
+    # Every path of every short sequence, summed per text. Parts where each step is at least
+    # 0.9 sure keep the greedy path, so the text chosen may fall a little short of the best.
+    rng = np.random.default_rng(5)
+    alphabet = [BLANK, 2, 3, SPACE]
+    best_found, cases = 0, 300
+    for _ in range(cases):
+        length = int(rng.integers(1, 6))
+        steps = np.zeros((length, 12))
+        steps[:, alphabet] = rng.dirichlet(np.full(len(alphabet), 0.5), size=length)
+        texts: dict[tuple[int, ...], float] = {}
+        for path in itertools.product(alphabet, repeat=length):
+            texts[_collapsed(path)] = texts.get(_collapsed(path), 0.0) + float(np.prod(steps[np.arange(length), path]))
+        chosen = texts[_collapsed(best_path(steps.astype(np.float32)))]
+        assert chosen >= 0.75 * max(texts.values())
+        best_found += chosen >= max(texts.values()) - 1e-6
+    assert best_found >= 0.97 * cases
 
 
 def test_line_input_keeps_the_aspect_at_the_network_height() -> None:

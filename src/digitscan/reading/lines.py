@@ -3,7 +3,8 @@
 A convolutional network looks at the whole line at once, 32 pixels tall and any width, and
 answers, for every second column of pixels, how likely each of 12 symbols is: CTC's blank,
 the ten digits, and a break between numbers. Decoding keeps the most likely symbol per
-column, merges repeats and drops blanks (CTC's greedy decoding). Nothing is cut into
+column, merges repeats and drops blanks; where it is unsure, the likeliest text over all
+the ways of spelling it wins (``best_path``). Nothing is cut into
 digits first, so touching digits, a "1" leaning on its neighbour or a comma between
 thousands are read the way a person reads them: as a line.
 
@@ -125,10 +126,10 @@ class DecodedLine:
 
 
 def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
-    """CTC greedy decoding of (T, 12) probabilities: the best symbol per step, repeats
+    """CTC decoding of (T, 12) probabilities: the likeliest text (``best_path``), repeats
     merged, blanks dropped. A break before the first digit or after the last is dropped."""
     steps = probabilities[: length or len(probabilities)]
-    best = steps.argmax(axis=1)
+    best = best_path(steps)
     digits: list[int] = []
     spans: list[tuple[int, int]] = []
     confidences: list[float] = []
@@ -165,6 +166,100 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
         distributions.append(_digit_distribution(steps[t]))
     text = "".join((" " if i and breaks[i - 1] else "") + str(d) for i, d in enumerate(digits))
     return DecodedLine(text, digits, spans, confidences, top3, breaks, distributions)
+
+
+# A step this sure of the blank parts the line: no digit spans it, so the likeliest text is
+# the likeliest text of each part between such steps, put together.
+_SURE_BLANK = 0.995
+# A part whose every step is this sure of one symbol keeps the greedy path (as sure as the
+# reader's "unsure" line; 0.98 and 0.995 read the same 2,000 validation lines alike).
+_SURE_STEP = 0.9
+_BEAM = 8
+
+
+def best_path(steps: np.ndarray) -> np.ndarray:
+    """One symbol per step, spelling the likeliest *text* rather than the likeliest symbol
+    at each step (greedy decoding). The two differ where a digit is split over steps: a
+    thin 1 pressed between two digits got 0.29 and 0.42 at two steps against the blank's
+    0.71 and 0.57, so greedy dropped it, yet the texts with the 1 hold 0.59 of the
+    probability. Parts of the line the network is sure of keep the greedy path; the others
+    get a prefix beam search (``_likeliest_text``) and the most probable steps for its text
+    (``_aligned``)."""
+    best = steps.argmax(axis=1)
+    if len(steps) == 0:
+        return best
+    sure_blank = steps[:, BLANK] >= _SURE_BLANK
+    unsure = steps.max(axis=1) < _SURE_STEP
+    if not unsure.any():
+        return best
+    # Parts: runs of steps between sure blanks, searched only where some step is unsure.
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], sure_blank.view(np.int8), [1]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if unsure[start:stop].any():
+            part = steps[start:stop].astype(np.float64)
+            best[start:stop] = _aligned(part, _likeliest_text(part))
+    return best
+
+
+def _likeliest_text(steps: np.ndarray, beam: int = _BEAM) -> tuple[int, ...]:
+    """CTC prefix beam search: the symbol sequence (blanks out, repeats merged) with the
+    highest probability summed over all the step-by-step paths that spell it."""
+    # prefix -> (probability of paths ending in a blank, ending in its last symbol)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
+    for row in steps:
+        candidates = [int(c) for c in np.flatnonzero(row >= 1e-4) if c != BLANK]
+        grown: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (ends_blank, ends_symbol) in beams.items():
+            total = ends_blank + ends_symbol
+            entry = grown.setdefault(prefix, [0.0, 0.0])
+            entry[0] += total * row[BLANK]
+            last = prefix[-1] if prefix else -1
+            for symbol in candidates:
+                p = row[symbol]
+                if symbol == last:
+                    entry[1] += ends_symbol * p  # the same symbol held on: no new character
+                    longer = grown.setdefault(prefix + (symbol,), [0.0, 0.0])
+                    longer[1] += ends_blank * p  # a repeat needs a blank between
+                else:
+                    longer = grown.setdefault(prefix + (symbol,), [0.0, 0.0])
+                    longer[1] += total * p
+        kept = sorted(grown.items(), key=lambda item: -(item[1][0] + item[1][1]))[:beam]
+        scale = sum(b + s for _, (b, s) in kept) or 1.0  # rescaled: long parts would underflow
+        beams = {prefix: (b / scale, s / scale) for prefix, (b, s) in kept}
+    return max(beams.items(), key=lambda item: item[1][0] + item[1][1])[0]
+
+
+def _aligned(steps: np.ndarray, text: tuple[int, ...]) -> np.ndarray:
+    """The likeliest path of symbols per step that spells ``text`` under CTC's rules
+    (Viterbi over blank, text[0], blank, text[1], ..., blank)."""
+    states = [BLANK]
+    for symbol in text:
+        states += [symbol, BLANK]
+    count, length = len(states), len(steps)
+    logs = np.log(np.maximum(steps[:, states], 1e-30))
+    score = np.full(count, -np.inf)
+    score[0] = logs[0, 0]
+    if count > 1:
+        score[1] = logs[0, 1]
+    came_from = np.zeros((length, count), np.int64)
+    # A state may be reached from itself, the one before, or, for a symbol unlike the symbol
+    # two states back, from two states back (skipping the blank between).
+    skip = np.array([i >= 2 and states[i] != BLANK and states[i] != states[i - 2] for i in range(count)])
+    index = np.arange(count)
+    for t in range(1, length):
+        choices = np.full((3, count), -np.inf)
+        choices[0] = score  # stay
+        choices[1, 1:] = score[:-1]  # one state on
+        choices[2, 2:] = np.where(skip[2:], score[:-2], -np.inf)  # two on, over a blank
+        pick = choices.argmax(axis=0)
+        came_from[t] = index - pick
+        score = choices[pick, index] + logs[t]
+    state = count - 1 if count == 1 or score[count - 1] >= score[count - 2] else count - 2
+    path = np.empty(length, np.int64)
+    for t in range(length - 1, -1, -1):
+        path[t] = states[state]
+        state = came_from[t, state]
+    return path
 
 
 def _digit_distribution(step: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def train_lines(config: TrainConfig, out: str | os.PathLike[str], resume: bool =
                     loss_sum += loss.item() * len(index)
                     seen += len(index)
                     if batch_index % 25 == 24 or batch_index == steps_per_epoch - 1:
-                        decoded = _greedy_texts(log_probs.detach(), input_lengths)
+                        decoded = _decoded_texts(log_probs.detach(), input_lengths)
                         exact_batch = sum(a == b for a, b in zip(decoded, (train_texts[i] for i in index), strict=True))
                         exact += exact_batch * 25  # an estimate from every 25th batch
                         bar.step(epoch + 1, config.epochs, loss_sum / seen, exact_batch / len(index),
@@ -374,7 +374,7 @@ def _batch(lines: list[np.ndarray], texts: list[str], rng: np.random.Generator, 
     return torch.from_numpy(images), targets, input_lengths, target_lengths
 
 
-def _greedy_texts(log_probs, lengths) -> list[str]:
+def _decoded_texts(log_probs, lengths) -> list[str]:
     from ..reading.lines import decode
 
     probabilities = log_probs.exp().cpu().numpy()
@@ -399,7 +399,7 @@ def _validate(model, lines, texts, bf16, device, torch) -> tuple[float, float, f
                                      ).float().log_softmax(-1)
             loss_sum += float(F.ctc_loss(log_probs.transpose(0, 1), targets.to(device), input_lengths,
                                          target_lengths, zero_infinity=True, reduction="sum"))
-            for i, text in zip(index, _greedy_texts(log_probs, input_lengths), strict=True):
+            for i, text in zip(index, _decoded_texts(log_probs, input_lengths), strict=True):
                 results[int(i)] = text
         decoded = [results[i] for i in range(len(lines))]
     model.train()
