@@ -19,6 +19,8 @@ printed words and lines are there to be skipped.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -65,14 +67,21 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
             x = _bracket(ink, x, baseline, height, stroke, True)
         separator_every = (2 if rng.random() < 0.2 else 3) if rng.random() < 0.25 else 0
         decimal_at = len(number) - 2 if len(number) > 3 and rng.random() < 0.15 else -1
+        # A round amount written fast: its trailing zeros small ("1000" with zeros half the
+        # digits' height), now and then raised like cents. Drawn full size only, a run of
+        # such zeros read 40% of 400 amounts exactly, against 81% with full-size zeros.
+        small_from, zero_scale, zero_raise = _small_zeros(number, font is None, height, rng)
         for position, digit in enumerate(number):
             if font is not None:
                 shape = _printed_digit(digit, height, font, rng)
             else:
                 shape = _digit_shape(images, labels, digit, height, rng, thin_pen)
+            small = position >= small_from
+            if small:
+                shape = _scaled(shape, zero_scale * rng.uniform(0.9, 1.1))
             h, w = shape.shape
             jitter = 0.0 if font is not None else rng.normal(0, height * 0.04)
-            top = baseline - h + int(jitter)
+            top = baseline - h + int(jitter) - (zero_raise if small else 0)
             top = min(max(top, 0), canvas_h - h)
             if x + w >= ink.shape[1] - 4 * height:
                 ink = np.pad(ink, ((0, 0), (0, 4 * height + w)))
@@ -84,7 +93,7 @@ def synthesise_line(rng: np.random.Generator, images: np.ndarray, labels: np.nda
             elif remaining and separator_every and remaining % separator_every == 0:
                 x = _comma_or_dot(ink, x, baseline, height, stroke, rng)
             elif remaining:
-                x += _gap(spacing, w, height, rng)
+                x += _gap(spacing, w, h if small else height, rng)
                 x = max(x, 1)
         if bracket:
             x = _bracket(ink, x + stroke, baseline, height, stroke, False)
@@ -141,6 +150,23 @@ def _numbers(rng: np.random.Generator) -> list[list[int]]:
 
 _LENGTH_P = np.array([6, 8, 9, 10, 10, 10, 10, 10, 9, 8, 6, 4], float)
 _LENGTH_P /= _LENGTH_P.sum()
+
+
+def _small_zeros(number: list[int], handwritten: bool, height: int, rng: np.random.Generator
+                 ) -> tuple[int, float, int]:
+    """Where a number's small trailing zeros start (``len(number)`` for none), their size
+    as a share of the digits' height, and how far above the baseline they sit."""
+    trailing = len(number) - len(list(itertools.dropwhile(lambda d: d == 0, reversed(number))))
+    trailing = min(trailing, len(number) - 1)  # "0" and "000" alone keep their size
+    if not handwritten or trailing < 2 or rng.random() >= 0.35:
+        return len(number), 1.0, 0
+    raise_by = int(height * rng.uniform(0.05, 0.35)) if rng.random() < 0.3 else 0
+    return len(number) - trailing, float(rng.uniform(0.45, 0.75)), raise_by
+
+
+def _scaled(shape: np.ndarray, factor: float) -> np.ndarray:
+    size = (max(2, round(shape.shape[1] * factor)), max(2, round(shape.shape[0] * factor)))
+    return cv2.resize(shape, size, interpolation=cv2.INTER_AREA)
 
 
 def _digit_shape(images: np.ndarray, labels: np.ndarray, digit: int, height: int,
