@@ -304,14 +304,17 @@ def _dot(ink, x, baseline, height, stroke, rng) -> int:
 
 
 def _tail(ink, x, baseline, height, stroke, rng) -> int:
-    """"/-", "-" or "/=" after an amount."""
-    x0 = x + int(height * rng.uniform(0.1, 0.3))
+    """"/-", "-" or "/=" after an amount, its slash from a short tick to the digits' full
+    height, often right after the last digit (a slash as tall as a 1 and as close, told apart
+    only by the dash after it, was read as a "1")."""
+    x0 = x + int(height * rng.uniform(0.0, 0.3))
     if rng.random() < 0.3:
         return _written(ink, str(rng.choice(["/-", "/=", "-", "=", "/-/-", "/-."])), x0, baseline, height, stroke, rng)
     kind = rng.integers(3)
     if kind != 1:
-        cv2.line(ink, (x0, baseline), (x0 + int(height * 0.4), baseline - int(height * 0.8)), 1.0, stroke)
-        x0 += int(height * 0.45)
+        tall, wide = rng.uniform(0.6, 1.1), rng.uniform(0.25, 0.55)
+        cv2.line(ink, (x0, baseline), (x0 + int(height * wide), baseline - int(height * tall)), 1.0, stroke)
+        x0 += int(height * (wide + 0.05))
     y = baseline - int(height * 0.45)
     cv2.line(ink, (x0, y), (x0 + int(height * rng.uniform(0.3, 0.6)), y + int(rng.normal(0, 2))), 1.0, stroke)
     if kind == 2:
