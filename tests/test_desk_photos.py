@@ -147,3 +147,15 @@ def test_a_sheet_on_a_checked_or_striped_desk_is_flattened_and_read_alone(
     scan = simulate_scan("desk", seed, load_mnist("test", mnist_dir, download=False))
     assert find_sheet(to_grey(scan.image)) is not None
     assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
+
+
+def test_a_slip_on_a_desk_framed_like_a_line_is_read_as_a_photo(reader: Reader, mnist_dir: Path) -> None:
+    # 395 x 791: wide enough to be taken for a cut-out line by layout "auto", which read the
+    # desk's stripes along with the number, and nothing came out.
+    from digitscan.training.simulate import simulate_scan
+
+    scan = simulate_scan("desk", 5020, load_mnist("test", mnist_dir, download=False),
+                         lines=(1, 1), numbers_per_line=(1, 1), digits_per_number=(8, 10))
+    height, width = scan.image.shape[:2]
+    assert width >= 2 * height
+    assert reader.read_array(scan.image, layout="auto").text.split() == scan.text.split()

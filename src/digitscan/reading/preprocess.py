@@ -36,6 +36,7 @@ __all__ = [
     "ink_strength",
     "remove_rules",
     "rule_skew",
+    "shows_a_sheet",
     "straighten",
     "to_grey",
     "without_edge_lines",
@@ -403,6 +404,12 @@ def _sheet_corners(region: tuple[np.ndarray, np.ndarray, float] | None) -> np.nd
     if ((points < margin) | (points > np.array(small.shape[::-1]) - 1 - margin)).any():
         return None  # a corner out of the picture: nothing sure to flatten to
     return _order_corners(points.astype(np.float32) / scale)
+
+
+def shows_a_sheet(grey: np.ndarray) -> bool:
+    """Whether a picture shows a sheet (or a slip) of paper lighter than a desk around it:
+    a photo, not a crop of paper alone."""
+    return _sheet_region(grey) is not None
 
 
 def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
