@@ -466,7 +466,8 @@ class _Plan:
         if self.back is None:
             # math's floor and ceil on Python floats: same integers, without numpy's
             # per-call cost on every digit.
-            x0, y0 = math.floor(x), math.floor(y)
+            # A box reaching into the paper added past the picture's edge stops at the edge.
+            x0, y0 = max(math.floor(x), 0), max(math.floor(y), 0)
             return (x0, y0, min(math.ceil(x + w), self.width) - x0,
                     min(math.ceil(y + h), self.height) - y0)
         corners = np.array([[[x, y]], [[x + w, y]], [[x, y + h]], [[x + w, y + h]]],
@@ -728,13 +729,17 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
     # puts a table's rule, and was dropped. 0.3 -> 0.9, 200 simulated pages per condition:
     # all harder conditions 93.71 -> 94.20%, cheque 86.0 -> 89.0%, clean 97.8 -> 98.5%.
     margin_x = max(2, int(0.9 * max(text_height, h * 0.5)))
-    x0, x1 = max(0, x - margin_x), min(ink.shape[1], x + w + margin_x)
-    # A margin past the picture's edge is paper (band_of). Here the candidates are writing
-    # (rules went before), so even one cut by the edge gets its margin: the pad's 1s drawn
-    # to its edges read 23 of 24, 18 where the band stopped at the edge.
+    left, right = x - margin_x, x + w + margin_x
+    x0, x1 = max(0, left), min(ink.shape[1], right)
+    # A margin past the picture's edge is paper (band_of), above and below and either side.
+    # Here the candidates are writing (rules went before), so even one cut by the edge gets
+    # its margin: the pad's 1s drawn to its top and bottom read 23 of 24, 18 where the band
+    # stopped at the edge; one near its right edge, with a third of the paper after it
+    # that training lines have, read as nothing now and then.
     top, bottom = y - margin_y, y + h + margin_y
-    band = ink[max(0, top): bottom, x0:x1]
-    plan.bands.append(_Band(x0, max(0, top), band, line_input(band_of(ink[:, x0:x1], top, bottom))))
+    sides = ((0, 0), (x0 - left, right - x1))
+    band = np.pad(ink[max(0, top): bottom, x0:x1], sides)
+    plan.bands.append(_Band(left, max(0, top), band, line_input(np.pad(band_of(ink[:, x0:x1], top, bottom), sides))))
 
 
 def _combine(line_p: np.ndarray, classifier_p: np.ndarray | None) -> np.ndarray:
