@@ -176,7 +176,7 @@ def test_reads_synthetic_lines_of_unseen_handwriting(test_digits) -> None:
     rng = np.random.default_rng(424242)
     reader = Reader()
     pictures, truths = [], []
-    while len(pictures) < 40:
+    while len(pictures) < 100:  # 40 were too few: one line of 12 digits read badly moved the CER by 2 points
         picture, text = synthesise_line(rng, test_digits.images, test_digits.labels)
         if text:
             pictures.append(picture)
@@ -184,7 +184,8 @@ def test_reads_synthetic_lines_of_unseen_handwriting(test_digits) -> None:
     readings = reader.read(pictures, layout="line")
     exact, cer = score_lines(truths, [r.text for r in readings])
     # The synthesiser's lines are hard on purpose (hatching, signs, touching digits, up to
-    # three numbers of 12 digits): the shipped model reads 63% of 200 such lines exactly.
+    # three numbers of 12 digits): the shipped model reads 60% of 200 such lines exactly,
+    # CER 7.5%.
     assert exact >= 0.5, (exact, cer)
     assert cer <= 0.12
     for reading in readings:

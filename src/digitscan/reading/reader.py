@@ -568,9 +568,24 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
         line_first = False
     if (one_line or line_first) and _plan_one_line(plan, grey):
         return
-    if one_line:
-        plan.notes.append("several lines found in a picture read as one line: read as a page "
-                          "(--layout page reads pages)")
+    if not one_line:
+        _plan_page_lines(plan, grey)
+        return
+    page = _Plan(plan.file, plan.page, plan.width, plan.height)
+    _plan_page_lines(page, grey)
+    if page.error is not None:
+        # Read as a page it gave nothing (the rows were a cheque's hatching, taken for a
+        # desk's texture): it is read as the one line it was said to be.
+        _plan_one_line(plan, grey, rows_checked=False)
+        return
+    page.notes.insert(0, "several lines found in a picture read as one line: read as a page "
+                      "(--layout page reads pages)")
+    for name in ("error", "back", "scale", "bands", "notes"):  # what reading a page sets
+        setattr(plan, name, getattr(page, name))
+
+
+def _plan_page_lines(plan: _Plan, grey: np.ndarray) -> None:
+    """The bands of the lines of writing found on a page."""
     grey, shrink = _shrunk_photo(grey)
     grey, sheet_back = isolate_sheet(grey)
     plan.back = sheet_back if shrink is None else (
@@ -674,11 +689,11 @@ def _shrunk_photo(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return small, back
 
 
-def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
+def _plan_one_line(plan: _Plan, grey: np.ndarray, rows_checked: bool = True) -> bool:
     """The whole picture as one line for the line recogniser, as it was trained: the band
     of rows holding the ink, inside any dark border a crop's edges carry (a scanner's
     margin read as ink turned half the digits of a line wrong). False when the picture
-    plainly holds several lines."""
+    plainly holds several lines (never when ``rows_checked`` is False)."""
     dark_ink = ink_is_dark(grey)
     x0, y0, x1, y1 = dark_border(grey, dark_ink)
     grey = grey[y0:y1, x0:x1]
@@ -687,7 +702,7 @@ def _plan_one_line(plan: _Plan, grey: np.ndarray) -> bool:
     if not mask.any():
         plan.error = "blank page: no ink found"
         return True
-    if _separate_rows_of_writing(mask) >= 2:
+    if rows_checked and _separate_rows_of_writing(mask) >= 2:
         return False
     top, bottom = line_band(ink)
     band = ink[max(0, top): bottom]
