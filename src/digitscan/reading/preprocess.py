@@ -363,6 +363,12 @@ def find_sheet(grey: np.ndarray) -> np.ndarray | None:
     stays out. None when no clear sheet stands out, or when the sheet already fills the
     picture (a flatbed scan): then there is nothing to undo.
     """
+    return _find_sheet(grey)[0]
+
+
+def _find_sheet(grey: np.ndarray) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray, float] | None]:
+    """``find_sheet``'s corners, and the region (``_sheet_region``) they came from or, with
+    no corners, the one found first (``isolate_sheet`` cuts that out)."""
     region = _sheet_region(grey)
     corners = _sheet_corners(region)
     if corners is None and region is not None:
@@ -371,7 +377,7 @@ def find_sheet(grey: np.ndarray) -> np.ndarray | None:
         # shaded paper is less often smooth, and the first way keeps it better. 200 simulated
         # desk photos: 93.45 -> 94.11% of numbers exact, none read worse.)
         corners = _sheet_corners(_sheet_region(grey, even_only=True))
-    return corners
+    return corners, region
 
 
 def _sheet_corners(region: tuple[np.ndarray, np.ndarray, float] | None) -> np.ndarray | None:
@@ -421,13 +427,12 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     clean quadrilateral (curled, a corner out of the frame, a second sheet touching it) is
     cut out to its box, the desk around it painted the paper's own shade, so that neither
     the desk's texture is read as writing nor its colour decides the ink's polarity."""
-    corners = find_sheet(grey)
+    corners, region = _find_sheet(grey)
     if corners is not None:
         # A little inside the outline: its edge, and the desk a corner found a pixel or two
         # out lets in, would be read as strokes along the border.
         centre = corners.mean(axis=0)
         return flatten_sheet(grey, centre + (corners - centre) * _SHEET_INSET)
-    region = _sheet_region(grey)
     if region is None:
         return grey, None
     small, inside, scale = region

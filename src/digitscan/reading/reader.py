@@ -752,9 +752,11 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
     # stopped at the edge; one near its right edge, with a third of the paper after it
     # that training lines have, read as nothing now and then.
     top, bottom = y - margin_y, y + h + margin_y
-    sides = ((0, 0), (x0 - left, right - x1))
-    band = np.pad(ink[max(0, top): bottom, x0:x1], sides)
-    plan.bands.append(_Band(left, max(0, top), band, line_input(np.pad(band_of(ink[:, x0:x1], top, bottom), sides))))
+    band, padded = ink[max(0, top): bottom, x0:x1], band_of(ink[:, x0:x1], top, bottom)
+    if (x0, x1) != (left, right):
+        sides = ((0, 0), (x0 - left, right - x1))
+        band, padded = np.pad(band, sides), np.pad(padded, sides)
+    plan.bands.append(_Band(left, max(0, top), band, line_input(padded)))
 
 
 def _combine(line_p: np.ndarray, classifier_p: np.ndarray | None) -> np.ndarray:
