@@ -19,8 +19,6 @@ printed words and lines are there to be skipped.
 
 from __future__ import annotations
 
-import itertools
-
 import cv2
 import numpy as np
 
@@ -156,8 +154,9 @@ def _small_zeros(number: list[int], handwritten: bool, height: int, rng: np.rand
                  ) -> tuple[int, float, int]:
     """Where a number's small trailing zeros start (``len(number)`` for none), their size
     as a share of the digits' height, and how far above the baseline they sit."""
-    trailing = len(number) - len(list(itertools.dropwhile(lambda d: d == 0, reversed(number))))
-    trailing = min(trailing, len(number) - 1)  # "0" and "000" alone keep their size
+    trailing = 0
+    while trailing < len(number) - 1 and number[-1 - trailing] == 0:  # "0", "000" alone keep their size
+        trailing += 1
     if not handwritten or trailing < 2 or rng.random() >= 0.35:
         return len(number), 1.0, 0
     raise_by = int(height * rng.uniform(0.05, 0.35)) if rng.random() < 0.3 else 0
