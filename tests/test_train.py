@@ -185,3 +185,55 @@ def test_a_short_run_prepares_only_the_scans_it_can_use(tmp_path: Path, mnist_en
     for epochs, prepared in ((1, 300), (4, 1000)):
         train(TrainConfig(model="seed", epochs=epochs, batch_size=128, limit=1000, seed=3), tmp_path / str(epochs))
         assert f"preparing low-resolution scans of {prepared:,} training digits" in capsys.readouterr().out
+
+
+def test_fused_adamw_updates_exactly_as_torch_adamw() -> None:
+    # Training uses its own AdamW (torch.optim's imports the compiler on first use): the
+    # weights after a few steps, with a changing learning rate and a group without weight
+    # decay, must be torch's to the bit, and a state_dict round trip must carry on the same.
+    import torch
+
+    from digitscan.training.schedule import FusedAdamW
+
+    def net():
+        torch.manual_seed(3)
+        return torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+
+    def groups(model):
+        return [{"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": 0.05},
+                {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0}]
+
+    ours_model, torch_model = net(), net()
+    ours = FusedAdamW(groups(ours_model), lr=0.01, torch=torch)
+    reference = torch.optim.AdamW(groups(torch_model), lr=0.01, fused=True)
+    inputs, targets = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    for step in range(6):
+        for model, optimizer in ((ours_model, ours), (torch_model, reference)):
+            for group in optimizer.param_groups:
+                group["lr"] = 0.01 / (step + 1)
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+            optimizer.step()
+        if step == 2:  # as a resumed run would: a fresh optimiser loaded from the saved state
+            saved = ours.state_dict()
+            ours = FusedAdamW(groups(ours_model), lr=0.5, torch=torch)
+            ours.load_state_dict(saved)
+    for mine, theirs in zip(ours_model.parameters(), torch_model.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert set(ours.state_dict()["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+    assert float(ours.state_dict()["state"][0]["step"]) == 6
+
+
+def test_augmentation_grid_and_blur_equal_torch_s_own() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from digitscan.training.augment import _affine_grid, _blur_3x3
+
+    theta = torch.randn(8, 2, 3, generator=torch.Generator().manual_seed(1))
+    expected = F.affine_grid(theta, [8, 1, 28, 30], align_corners=False)
+    assert torch.allclose(_affine_grid(theta, 28, 30), expected, atol=1e-5)
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None, :]).view(1, 1, 3, 3) / 16
+    assert torch.allclose(_blur_3x3(images), F.conv2d(images, kernel, padding=1), atol=1e-6)

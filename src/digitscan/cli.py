@@ -6,6 +6,7 @@ non-zero exit; tracebacks are for bugs only.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -88,6 +89,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    finally:
+        # Python's last garbage collections at exit walk every object torch created: 0.5 s
+        # after a bare "import torch" and 1.2 s after a training run, measured on a 2-core
+        # CPU. Frozen objects are skipped, and exit takes 0.1 s. Nothing needs collecting.
+        gc.freeze()
 
 
 @app.command()

@@ -10,7 +10,12 @@ from typing import Any
 from ..files import write_json
 from .rundir import update_config
 
-__all__ = ["calibrate", "finish_run", "model_weights"]
+__all__ = ["EVAL_BATCH", "calibrate", "finish_run", "model_weights"]
+
+# Images per forward pass when scoring without gradients. Small batches keep a layer's
+# activations in the CPU's caches: 10,000 digits through the default network in bf16 took
+# 0.37 s in batches of 256 and 1.0-1.2 s in batches of 2,000 (2-core AMD EPYC).
+EVAL_BATCH = 256
 
 
 def calibrate(model, images, labels, torch, bf16: bool = False) -> None:
@@ -19,16 +24,16 @@ def calibrate(model, images, labels, torch, bf16: bool = False) -> None:
 
     A grid search: one forward pass, then the loss for each candidate is cheap. The pass
     runs in bf16 where training did (``bf16``): 1.2 s instead of 2.1 s for the default
-    network's 10,000 images on a 2-core CPU, and the same temperature came out (0.575
-    either way, and on every short run tried)."""
+    network's 10,000 images on a 2-core CPU (in batches of 2,000), and the same temperature
+    came out (0.575 either way, and on every short run tried)."""
     import torch.nn.functional as F
 
     model.eval()
     model.temperature.fill_(1.0)
     with torch.no_grad(), torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = torch.cat(
-            [model(images[i : i + 2000].contiguous(memory_format=torch.channels_last)).float()
-             for i in range(0, len(labels), 2000)]
+            [model(images[i : i + EVAL_BATCH].contiguous(memory_format=torch.channels_last)).float()
+             for i in range(0, len(labels), EVAL_BATCH)]
         )
         candidates = torch.linspace(0.25, 2.0, 71)
         losses = torch.stack([F.cross_entropy(logits / t, labels) for t in candidates])

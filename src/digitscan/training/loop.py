@@ -23,7 +23,7 @@ from ..errors import DigitscanError
 from .config import TrainConfig, TrainResult
 from .cores import CoreWatch, quiet_openmp
 from .device import choose_setup, fastest_threads
-from .finish import calibrate, finish_run, model_weights
+from .finish import EVAL_BATCH, calibrate, finish_run, model_weights
 from .progress import Progress
 from .rundir import load_checkpoint, prepare_run_dir, record_machine, save_checkpoint, write_history
 from .schedule import adamw, one_cycle
@@ -262,10 +262,11 @@ def _evaluate_tensor(model, images, labels, bf16, device, torch) -> tuple[float,
     model.eval()
     loss_sum, correct = 0.0, 0
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        for start in range(0, len(labels), 2000):
-            batch = images[start : start + 2000].contiguous(memory_format=torch.channels_last)
+        for start in range(0, len(labels), EVAL_BATCH):
+            batch = images[start : start + EVAL_BATCH].contiguous(memory_format=torch.channels_last)
+            batch_labels = labels[start : start + EVAL_BATCH]
             logits = model(batch).float()
-            loss_sum += F.cross_entropy(logits, labels[start : start + 2000], reduction="sum").item()
-            correct += (logits.argmax(1) == labels[start : start + 2000]).sum().item()
+            loss_sum += F.cross_entropy(logits, batch_labels, reduction="sum").item()
+            correct += (logits.argmax(1) == batch_labels).sum().item()
     model.train()
     return loss_sum / len(labels), correct / len(labels)
