@@ -193,6 +193,11 @@ def test_reads_synthetic_lines_of_unseen_handwriting(test_digits) -> None:
         for digit in reading.digits:
             x, y, w, h = digit.box
             assert 0 <= x and 0 <= y and x + w <= reading.width and y + h <= reading.height and w > 0 and h > 0
+    # Every digit shows what the classifier sees of it, also those it was not asked about
+    # (their pictures are made when first looked at).
+    pictures = [digit.network_input for reading in readings for digit in reading.digits]
+    assert all(p.shape == (28, 28) and p.dtype == np.float32 and p.max() <= 1.0 for p in pictures)
+    assert sum(p.max() > 0.5 for p in pictures) >= 0.95 * len(pictures)
 
 
 def test_a_dark_border_along_a_crop_is_found_and_light_ink_on_dark_is_not_one() -> None:

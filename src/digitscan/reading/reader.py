@@ -20,11 +20,12 @@ as a page (a single line is just a page with one line).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,24 +254,25 @@ class Reader:
         return readings
 
     def _second_opinion(self, placed: list[list[tuple[tuple[int, int, int, int], np.ndarray]]],
-                        decoded: list[DecodedLine]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+                        decoded: list[DecodedLine]) -> list[tuple[_Picture, np.ndarray | None]]:
         """Each line digit's ink as the digit classifier sees it (28x28), and the
         classifier's probabilities for it. The two networks err differently: the line
         recogniser sees context (touching digits, separators), the classifier sees one
         digit far more sharply; their answers are combined in ``_combine``. Digits the line
         recogniser is sure of (most: 88% of hard synthetic lines' digits) keep its answer
         there, so the classifier is not asked about them (None)."""
-        crops = [normalise_like_mnist(crop) if crop.size else np.zeros((28, 28), np.float32)
-                 for line in placed for _box, crop in line]
         unsure = [float(distribution.max()) < _SURE_LINE_DIGIT
                   for line in decoded for distribution in line.distributions]
+        # The 28x28 pictures of the rest are made only if someone looks (Digit.network_input).
+        crops = [_digit_picture(crop) if ask else functools.partial(_digit_picture, crop)
+                 for (_box, crop), ask in zip((p for line in placed for p in line), unsure, strict=True)]
         asked = [crop for crop, ask in zip(crops, unsure, strict=True) if ask]
         answers = iter(self.classifier.predict_proba(np.stack(asked)) if asked else [])
         return [(crop, next(answers) if ask else None) for crop, ask in zip(crops, unsure, strict=True)]
 
     def _assemble_lines(self, plan: _Plan, decoded: list[DecodedLine],
                         placed: list[list[tuple[tuple[int, int, int, int], np.ndarray]]],
-                        second: list[tuple[np.ndarray, np.ndarray | None]]) -> Reading:
+                        second: list[tuple[_Picture, np.ndarray | None]]) -> Reading:
         if plan.error is not None:
             return Reading.failed(plan.file, plan.page, plan.error, plan.width, plan.height)
         opinions = iter(second)
@@ -757,6 +759,15 @@ def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text
         sides = ((0, 0), (x0 - left, right - x1))
         band, padded = np.pad(band, sides), np.pad(padded, sides)
     plan.bands.append(_Band(left, max(0, top), band, line_input(padded)))
+
+
+# A digit's 28x28 picture, or the function that makes it (see Digit.network_input).
+_Picture = np.ndarray | Callable[[], np.ndarray]
+
+
+def _digit_picture(crop: np.ndarray) -> np.ndarray:
+    """A line digit's ink as the classifier sees it, 28x28."""
+    return normalise_like_mnist(crop) if crop.size else np.zeros((28, 28), np.float32)
 
 
 def _combine(line_p: np.ndarray, classifier_p: np.ndarray | None) -> np.ndarray:
