@@ -582,8 +582,7 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
         return
     page.notes.insert(0, "several lines found in a picture read as one line: read as a page "
                       "(--layout page reads pages)")
-    for name in ("error", "back", "scale", "bands", "notes"):  # what reading a page sets
-        setattr(plan, name, getattr(page, name))
+    vars(plan).update(vars(page))  # the same picture, now planned as a page
 
 
 def _plan_page_lines(plan: _Plan, grey: np.ndarray) -> None:
