@@ -52,6 +52,8 @@ _SMALL_CROP_PIXELS = 16_384
 # A sheet on a desk is looked for on a copy with this long side, and read from a little
 # inside its outline (this share of its size).
 _SHEET_SIDE, _SHEET_INSET = 480, 0.98
+# A light part of a photo at least this share of the largest one's size may be the same sheet.
+_SHEET_PART = 0.25
 # Paper's fine detail (``_smooth_paper``) stays under this, in grey levels.
 _PAPER_DETAIL = 2.5
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
@@ -622,10 +624,17 @@ def _sheet_region(grey: np.ndarray, even_only: bool = False) -> tuple[np.ndarray
         count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
         if count < 2:
             return None
-        paper_label = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        if stats[paper_label, cv2.CC_STAT_AREA] < 0.04 * total:
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        if areas.max() < 0.04 * total:
             return None
-        paper = labels == paper_label
+        # A shadow across the sheet cuts its light part in two: each large part about as
+        # light as the largest is the sheet's, so that the shadow between them is not taken
+        # for the desk. (A light desk's brightest patches pass Otsu's threshold too, but
+        # stay nearer it than to the paper.)
+        shade = np.bincount(labels.ravel(), weights=smooth.ravel())[1:] / np.maximum(areas, 1)
+        largest = int(np.argmax(areas))
+        light_enough = shade >= level + 0.5 * (shade[largest] - level)
+        paper = np.isin(labels, 1 + np.flatnonzero((areas >= _SHEET_PART * areas[largest]) & light_enough))
     # Seeds: the paper's inside, well away from its edge; the desk: what is dark outside
     # the paper's convex outline (a shadow on the sheet darkens parts inside it), and the
     # picture's rim there.
