@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -63,25 +64,27 @@ class FusedAdamW:
     def step(self) -> None:
         torch = self._torch
         with torch.no_grad():
-            updates: dict[int, list] = {}
-            for index, group, parameter in self._parameters():
-                if parameter.grad is None:
+            numbers = itertools.count()  # a parameter's number over all groups keys its state
+            for group in self.param_groups:
+                params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
+                for parameter in group["params"]:
+                    number = next(numbers)
+                    if parameter.grad is None:
+                        continue
+                    state = self.state.get(number)
+                    if state is None:
+                        state = self.state[number] = {
+                            "step": torch.zeros((), dtype=torch.float32, device=parameter.device),
+                            "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
+                            "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format),
+                        }
+                    params.append(parameter)
+                    grads.append(parameter.grad)
+                    exp_avgs.append(state["exp_avg"])
+                    exp_avg_sqs.append(state["exp_avg_sq"])
+                    steps.append(state["step"])
+                if not params:
                     continue
-                state = self.state.get(index)
-                if state is None:
-                    state = self.state[index] = {
-                        "step": torch.zeros((), dtype=torch.float32, device=parameter.device),
-                        "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
-                        "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format),
-                    }
-                updates.setdefault(id(group), [group, [], [], [], [], []])
-                _, params, grads, exp_avgs, exp_avg_sqs, steps = updates[id(group)]
-                params.append(parameter)
-                grads.append(parameter.grad)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                steps.append(state["step"])
-            for group, params, grads, exp_avgs, exp_avg_sqs, steps in updates.values():
                 torch._foreach_add_(steps, 1)
                 torch._fused_adamw_(
                     params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"],
