@@ -180,6 +180,17 @@ def test_a_patterned_light_desk_is_not_read_as_digits(reader: Reader, mnist_dir:
     assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
 
 
+@pytest.mark.parametrize("seed", [3011, 3060])
+def test_light_falling_off_across_a_plain_page_is_no_sheet_edge(reader: Reader, mnist_dir: Path, seed: int) -> None:
+    # A phone photo of a page with no desk in view, brighter at the top: the lighter half
+    # was taken for a sheet and cut out, and the lines below it were lost.
+    from digitscan.training.simulate import simulate_scan
+
+    scan = simulate_scan("photo", seed, load_mnist("test", mnist_dir, download=False))
+    assert find_sheet(to_grey(scan.image)) is None
+    assert len(reader.read_array(scan.image, layout="page").lines) == len(scan.text.split("\n"))
+
+
 def test_a_slip_on_a_desk_framed_like_a_line_is_read_as_a_photo(reader: Reader, mnist_dir: Path) -> None:
     # 395 x 791: wide enough to be taken for a cut-out line by layout "auto", which read the
     # desk's stripes along with the number, and nothing came out.
