@@ -693,10 +693,10 @@ def _grown_sheet(smooth: np.ndarray, bright: np.ndarray, paper: np.ndarray) -> n
     # edge is soft (the median step across the outline, inside the picture, was 2 grey
     # levels there against 39-75 along 30 simulated sheets on desks but one, at 5); cut
     # out, it lost the lines below it.
-    outline = (inside > 0) & (cv2.erode(inside, np.ones((3, 3), np.uint8)) == 0)
-    outline[:3], outline[-3:], outline[:, :3], outline[:, -3:] = False, False, False, False
+    edge = (inside > 0) & (cv2.erode(inside, np.ones((3, 3), np.uint8)) == 0)
+    edge[:3], edge[-3:], edge[:, :3], edge[:, -3:] = False, False, False, False
     step = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    if outline.any() and float(np.median(step[outline])) < _SHEET_EDGE:
+    if edge.any() and float(np.median(step[edge])) < _SHEET_EDGE:
         return None
     return inside
 
