@@ -137,6 +137,23 @@ def test_a_sheet_with_a_shadow_bitten_out_of_its_outline_is_still_flattened(read
     assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
 
 
+def test_a_shadow_over_a_sheets_corner_does_not_cut_the_corner_off(reader: Reader, mnist_dir: Path) -> None:
+    # A shadow over the lower left corner of a slip on a checked desk (3052): the light region
+    # stops at the shadow, and its outline's four corners put one corner on the bottom edge,
+    # the side from it running across the paper along the shadow's soft edge. The sheet was
+    # flattened without its corner: "08" lost, "7142" read as "42". The soft side's corner is
+    # now moved to where the sheet's own edges meet.
+    from digitscan.training.simulate import simulate_scan
+
+    scan = simulate_scan("desk", 3052, load_mnist("test", mnist_dir, download=False))
+    corners = find_sheet(to_grey(scan.image))
+    assert corners is not None
+    # The lower left corner on the slip's left edge (x about 175 in the photo), under the
+    # upper left one (x 194), not at the shadow's edge on the bottom (x 330).
+    assert abs(corners[3, 0] - corners[0, 0]) < 40
+    assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
+
+
 @pytest.mark.parametrize("seed", [1036, 1165])
 def test_a_sheet_on_a_checked_or_striped_desk_is_flattened_and_read_alone(
         reader: Reader, mnist_dir: Path, seed: int) -> None:

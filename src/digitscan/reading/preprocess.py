@@ -56,6 +56,9 @@ _SHEET_SIDE, _SHEET_INSET = 480, 0.98
 _SHEET_PART = 0.25
 # The least median grey step across a sheet's outline (3 pixels of the shrunk copy).
 _SHEET_EDGE = 3.0
+# A side of a sheet's quadrilateral is sharp when the median grey step along it (the largest
+# within 3 pixels) reaches this; a shadow's edge across paper stays far below.
+_SHARP_SIDE = 16.0
 # Paper's fine detail (``_smooth_paper``) stays under this, in grey levels.
 _PAPER_DETAIL = 2.5
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
@@ -465,11 +468,72 @@ def _sheet_corners(region: tuple[np.ndarray, np.ndarray, float] | None) -> np.nd
         # flattened whole (otherwise the shadow was painted over as desk, with the writing
         # in it); where it is not, two sheets run together.
         return None
-    points = corners.reshape(4, 2)
-    margin = 0.01 * max(small.shape)
-    if ((points < margin) | (points > np.array(small.shape[::-1]) - 1 - margin)).any():
+    points = corners.reshape(4, 2).astype(np.float64)
+    if _outside(points, small.shape):
         return None  # a corner out of the picture: nothing sure to flatten to
+    points = _mended_bite(small, points)
     return _order_corners(points.astype(np.float32) / scale)
+
+
+def _outside(points: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether any corner lies out of the picture or within 1% of its edge."""
+    margin = 0.01 * max(shape)
+    return bool(((points < margin) | (points > np.array(shape[::-1]) - 1 - margin)).any())
+
+
+def _mended_bite(small: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Corners (4, 2), in contour order, with a shadow's bite mended: where one side of the
+    quadrilateral is soft (it runs across paper, along a shadow's edge, not along the
+    sheet's sharp outline), one of its corners is no corner of the sheet. It is moved to
+    where the side before it, carried on, meets a line through the other end parallel to
+    the opposite side (a sheet photographed from above is near a parallelogram), if the
+    side so made is sharp. Cut along the shadow, the writing in it was lost."""
+    smooth = cv2.GaussianBlur(cv2.morphologyEx(
+        small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))), (5, 5), 0)
+    # The largest step within 3 pixels either side: a side found a pixel or two off the
+    # outline still counts as on it.
+    step = cv2.dilate(cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
+                      np.ones((7, 7), np.uint8))
+    sharpness = [_side_step(step, points[i], points[(i + 1) % 4]) for i in range(4)]
+    soft = [i for i in range(4) if sharpness[i] < _SHARP_SIDE]
+    if len(soft) != 1:
+        return points
+    i = soft[0]
+    j, k, m = (i + 1) % 4, (i + 2) % 4, (i + 3) % 4  # the soft side runs i -> j
+    across = points[m] - points[k]  # the opposite side's direction
+    best, best_area = points, cv2.contourArea(points.astype(np.float32))
+    for moved, kept, along_from in ((i, j, m), (j, i, k)):
+        corner = _meeting(points[along_from], points[moved], points[kept], across)
+        if corner is None:
+            continue
+        mended = points.copy()
+        mended[moved] = corner
+        area = cv2.contourArea(mended.astype(np.float32))
+        if (area > best_area and not _outside(mended, small.shape)
+                and cv2.isContourConvex(mended.astype(np.float32))
+                and _side_step(step, corner, points[kept]) >= _SHARP_SIDE):
+            best, best_area = mended, area
+    return best
+
+
+def _side_step(step: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+    """The median of ``step`` at 40 points along a side, from a tenth to nine tenths."""
+    along = start[None] + np.linspace(0.1, 0.9, 40)[:, None] * (end - start)[None]
+    xs = np.clip(np.round(along[:, 0]).astype(int), 0, step.shape[1] - 1)
+    ys = np.clip(np.round(along[:, 1]).astype(int), 0, step.shape[0] - 1)
+    return float(np.median(step[ys, xs]))
+
+
+def _meeting(start: np.ndarray, through: np.ndarray, anchor: np.ndarray,
+             direction: np.ndarray) -> np.ndarray | None:
+    """Where the line from ``start`` through ``through`` meets the line through ``anchor``
+    along ``direction``; None where they are (near) parallel."""
+    along = through - start
+    matrix = np.array([[along[0], -direction[0]], [along[1], -direction[1]]])
+    if abs(np.linalg.det(matrix)) < 1e-6 * (np.hypot(*along) * np.hypot(*direction) + 1e-9):
+        return None
+    t, _ = np.linalg.solve(matrix, anchor - start)
+    return start + t * along
 
 
 def shows_a_sheet(grey: np.ndarray) -> bool:
