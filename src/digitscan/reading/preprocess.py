@@ -268,16 +268,17 @@ def _in_a_pattern(segments: np.ndarray, text_height: float, faint: np.ndarray,
     angle = np.arctan2(direction[:, 1], direction[:, 0]) % np.pi
     unit = direction / np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)[:, None]
     middles = (starts + ends) / 2
-    turn = np.abs(angle[:, None] - angle[None, :])
-    parallel = np.minimum(turn, np.pi - turn) <= math.radians(2.0)
-    # Distance of each run's middle from the line through each other run, across it.
-    relative = middles[None, :, :] - starts[:, None, :]
-    across = relative[..., 0] * unit[:, None, 1] - relative[..., 1] * unit[:, None, 0]
     patterned = np.zeros(len(segments), bool)
+    # One run at a time against all (memory grows with the runs, not their square).
     for index in range(len(segments)):
-        near = parallel[index] & (np.abs(across[index]) <= 2.0 * text_height)
+        turn = np.abs(angle - angle[index])
+        parallel = np.minimum(turn, np.pi - turn) <= math.radians(2.0)
+        # Distance of each run's middle from the line through this one, across it.
+        relative = middles - starts[index]
+        across = relative[:, 0] * unit[index, 1] - relative[:, 1] * unit[index, 0]
+        near = parallel & (np.abs(across) <= 2.0 * text_height)
         # Runs 2 pixels or less apart are one line that Hough found twice.
-        distinct = np.unique(np.round(across[index][near] / 3.0))
+        distinct = np.unique(np.round(across[near] / 3.0))
         patterned[index] = len(distinct) >= least and _ink_across(
             faint, starts[index], direction[index], unit[index], text_height) < 0.45
     return patterned
@@ -291,9 +292,15 @@ def _ink_across(faint: np.ndarray, start: np.ndarray, direction: np.ndarray, uni
     along = start + np.linspace(0.1, 0.9, 9)[:, None] * direction
     normal = np.array([-unit[1], unit[0]])
     points = along[:, None, :] + np.arange(-reach, reach + 1)[None, :, None] * normal
-    xs = np.clip(np.round(points[..., 0]).astype(int), 0, faint.shape[1] - 1)
-    ys = np.clip(np.round(points[..., 1]).astype(int), 0, faint.shape[0] - 1)
-    return float(faint[ys, xs].mean())
+    return float(_pixels_at(faint, points).mean())
+
+
+def _pixels_at(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``image``'s values at the (..., 2) points (x, y), rounded, the picture's edge
+    standing in for points beyond it."""
+    xs = np.clip(np.round(points[..., 0]).astype(int), 0, image.shape[1] - 1)
+    ys = np.clip(np.round(points[..., 1]).astype(int), 0, image.shape[0] - 1)
+    return image[ys, xs]
 
 
 def _faint_ink_level(ink: np.ndarray) -> int:
@@ -488,8 +495,7 @@ def _mended_bite(small: np.ndarray, points: np.ndarray) -> np.ndarray:
     where the side before it, carried on, meets a line through the other end parallel to
     the opposite side (a sheet photographed from above is near a parallelogram), if the
     side so made is sharp. Cut along the shadow, the writing in it was lost."""
-    smooth = cv2.GaussianBlur(cv2.morphologyEx(
-        small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))), (5, 5), 0)
+    smooth = _paper_light(small)
     # The largest step within 3 pixels either side: a side found a pixel or two off the
     # outline still counts as on it.
     step = cv2.dilate(cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
@@ -519,9 +525,7 @@ def _mended_bite(small: np.ndarray, points: np.ndarray) -> np.ndarray:
 def _side_step(step: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
     """The median of ``step`` at 40 points along a side, from a tenth to nine tenths."""
     along = start[None] + np.linspace(0.1, 0.9, 40)[:, None] * (end - start)[None]
-    xs = np.clip(np.round(along[:, 0]).astype(int), 0, step.shape[1] - 1)
-    ys = np.clip(np.round(along[:, 1]).astype(int), 0, step.shape[0] - 1)
-    return float(np.median(step[ys, xs]))
+    return float(np.median(_pixels_at(step, along)))
 
 
 def _meeting(start: np.ndarray, through: np.ndarray, anchor: np.ndarray,
@@ -730,11 +734,7 @@ def _sheet_region(grey: np.ndarray, even_only: bool = False) -> tuple[np.ndarray
         return None
     scale = _SHEET_SIDE / max(height, width)
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    # Writing, wood grain and weave are thin and dark: a closing takes them out, leaving
-    # the paper's light and the desk's colour.
-    smooth = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    smooth = cv2.GaussianBlur(smooth, (5, 5), 0)
+    smooth = _paper_light(small)
     level, bright = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     total = small.shape[0] * small.shape[1]
@@ -764,6 +764,14 @@ def _sheet_region(grey: np.ndarray, even_only: bool = False) -> tuple[np.ndarray
         if inside is not None:
             return small, inside, scale
     return None
+
+
+def _paper_light(small: np.ndarray) -> np.ndarray:
+    """The shrunk photo with writing, wood grain and weave (thin and dark) closed over and
+    smoothed: the paper's light and the desk's colour."""
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    return cv2.GaussianBlur(closed, (5, 5), 0)
 
 
 def _grown_sheet(smooth: np.ndarray, bright: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
