@@ -242,8 +242,8 @@ def without_edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) ->
     # Steep ones only: along a line of writing the tops and feet of the digits line up
     # into long level runs that are not strokes to take away (rules are level too, and
     # remove_rules knows them from writing).
-    steep = np.abs(segments[:, 3] - segments[:, 1]) >= 0.6 * np.abs(segments[:, 2] - segments[:, 0])
-    segments = segments[steep & ~_in_a_pattern(segments, text_height, faint)]
+    segments = segments[np.abs(segments[:, 3] - segments[:, 1]) >= 0.6 * np.abs(segments[:, 2] - segments[:, 0])]
+    segments = segments[~_in_a_pattern(segments, text_height, faint)]
     lines = np.zeros(mask.shape, np.uint8)
     for x0, y0, x1, y1 in np.round(segments).astype(int):
         cv2.line(lines, (x0, y0), (x1, y1), 1, 5)
