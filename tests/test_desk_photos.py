@@ -197,6 +197,22 @@ def test_a_patterned_light_desk_is_not_read_as_digits(reader: Reader, mnist_dir:
     assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
 
 
+def test_a_dotted_desk_beside_the_sheet_is_not_read_as_digits(reader: Reader, mnist_dir: Path) -> None:
+    # Dark dots on a light desk, left in with the sheet: they outnumbered the digits, so
+    # the text height came out as a dot's and the strokes were cut up as rules, and the
+    # dots were read as rows of 0s and 6s (85 and 328 digits never written, before
+    # ``pattern_dots``).
+    from digitscan.training.simulate import simulate_scan
+
+    digits = load_mnist("test", mnist_dir, download=False)
+    scan = simulate_scan("desk", 7004, digits)
+    assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
+    scan = simulate_scan("desk", 3089, digits)
+    read = reader.read_array(scan.image, layout="page").text.split()
+    assert all(number in read for number in scan.text.split())
+    assert len("".join(read)) <= len("".join(scan.text.split())) + 3
+
+
 @pytest.mark.parametrize("seed", [3011, 3060])
 def test_light_falling_off_across_a_plain_page_is_no_sheet_edge(reader: Reader, mnist_dir: Path, seed: int) -> None:
     # A phone photo of a page with no desk in view, brighter at the top: the lighter half

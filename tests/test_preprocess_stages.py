@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -13,11 +15,13 @@ from digitscan.reading.preprocess import (
     ink_is_dark,
     ink_mask,
     ink_strength,
+    pattern_dots,
     remove_rules,
     rule_skew,
     straighten,
 )
 from digitscan.reading.segment import find_candidates, group_lines, number_breaks
+from digitscan.training.mnist import load_mnist
 
 
 def stroke_picture(dark_ink: bool = True) -> np.ndarray:
@@ -171,3 +175,57 @@ def test_straighten_levels_the_rules_and_maps_back_to_the_input() -> None:
     # Once level, the rules are found and taken out.
     digits, rules = remove_rules(ink_mask(level), text_height=45, ink=level)
     assert rules.sum() > 4 * 600
+
+
+def dotted(radius: int, pitch: int, shape: tuple[int, int] = (400, 600)) -> np.ndarray:
+    """A mask of discs on a staggered lattice, as a dotted desk gives."""
+    mask = np.zeros(shape, np.uint8)
+    for row, y in enumerate(range(radius + 2, shape[0] - radius - 2, pitch)):
+        for x in range(radius + 2 + (row % 2) * pitch // 2, shape[1] - radius - 2, pitch):
+            cv2.circle(mask, (x, y), radius, 1, -1)
+    return mask.astype(bool)
+
+
+@pytest.mark.parametrize("pattern", ["fine dots", "large dots", "squares", "checks"])
+def test_the_dots_and_checks_of_a_printed_pattern_are_found(pattern: str) -> None:
+    if pattern == "fine dots":
+        mask = dotted(2, 7)
+    elif pattern == "large dots":
+        mask = dotted(9, 30)
+    elif pattern == "squares":
+        mask = (np.indices((400, 600)) % 16 < 10).all(axis=0)
+    else:  # a checkerboard: its squares touch at their corners only
+        mask = (np.indices((400, 600)) // 12).sum(axis=0) % 2 == 1
+    found = pattern_dots(mask)
+    assert found is not None
+    assert not (found & ~mask).any()
+    assert found.sum() >= 0.97 * mask.sum()
+
+
+def test_a_pattern_beside_writing_takes_the_pattern_only(mnist_dir: Path) -> None:
+    digits = load_mnist("test", mnist_dir, download=False).images
+    mask = dotted(6, 24, (300, 600))
+    mask[100:200, 150:450] = False  # a slip of paper lying on the dots
+    for column in range(9):
+        mask[130:158, 160 + 31 * column:188 + 31 * column] = digits[column] > 100
+    found = pattern_dots(mask)
+    assert found is not None
+    writing = np.zeros_like(mask)
+    writing[100:200, 150:450] = True
+    assert not (found & writing).any()
+    assert found.sum() >= 0.95 * (mask & ~writing).sum()
+
+
+@pytest.mark.parametrize("height", [8, 10, 14, 20])
+def test_small_dense_writing_is_no_pattern(mnist_dir: Path, height: int) -> None:
+    # Small digits blur into solid blobs, and rows of them stand close: still, nothing on
+    # this table of 240 handwritten digits stands on a lattice.
+    digits = load_mnist("test", mnist_dir, download=False).images
+    rows, columns = 12, 20
+    mask = np.zeros((rows * int(1.5 * height) + 10, columns * (height + 1) + 10), bool)
+    for index in range(rows * columns):
+        digit = cv2.resize(digits[index], (height, height), interpolation=cv2.INTER_AREA) > 100
+        y, x = 5 + (index // columns) * int(1.5 * height), 5 + (index % columns) * (height + 1)
+        mask[y:y + height, x:x + height] |= digit
+    found = pattern_dots(mask)
+    assert found is None or found.sum() <= 0.01 * mask.sum()

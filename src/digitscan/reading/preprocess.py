@@ -8,6 +8,7 @@ Each stage is a pure function of arrays, in the order the reader calls them:
 4. ``ink_strength``       grey -> how much ink each pixel holds, 0 (paper) .. 255 (solid ink),
                           with uneven lighting and paper tint divided out
 5. ``ink_mask``           adaptive threshold of the ink map (the grey map is kept for crops)
+   ``pattern_dots``       a dotted or checked desk's elements in the mask, to be taken out
 6. ``remove_rules``       ruling lines and printed form boxes taken out of the mask
 
 >>> grey = to_grey(image)                             # doctest: +SKIP
@@ -34,6 +35,7 @@ __all__ = [
     "ink_is_dark",
     "ink_mask",
     "ink_strength",
+    "pattern_dots",
     "remove_rules",
     "rule_skew",
     "shows_a_sheet",
@@ -61,6 +63,10 @@ _SHEET_EDGE = 3.0
 _SHARP_SIDE = 16.0
 # Paper's fine detail (``_smooth_paper``) stays under this, in grey levels.
 _PAPER_DETAIL = 2.5
+# A desk's printed dots or checks (``pattern_dots``): a blob filling at least this share of
+# its box, with at least this many blobs of its size within this many of its sizes, may be
+# one of a pattern.
+_PATTERN_FILL, _PATTERN_NEIGHBOURS, _PATTERN_REACH = 0.58, 6, 4.0
 # Ink pixels enough to measure a page's skew, and the largest skew looked for (degrees).
 _SKEW_SAMPLE, _MAX_SKEW = 12_000, 10.0
 
@@ -301,6 +307,110 @@ def _pixels_at(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     xs = np.clip(np.round(points[..., 0]).astype(int), 0, image.shape[1] - 1)
     ys = np.clip(np.round(points[..., 1]).astype(int), 0, image.shape[0] - 1)
     return image[ys, xs]
+
+
+def pattern_dots(mask: np.ndarray) -> np.ndarray | None:
+    """The pixels of ``mask`` that are the dots or checks of a printed pattern (a desk, a
+    cloth, a book cover seen beside the sheet), or None where there are none.
+
+    A pattern's elements are solid, compact blobs of one size on a lattice: around each,
+    lookalikes (size within 30%) lie in pairs exactly opposite each other (to a quarter of
+    its size), in two directions at least. Writing is not like that: a digit is rarely
+    solid (a 0 or an 8 has holes, a 7 leaves most of its box empty, a 1 is long and thin),
+    and where small writing blurs into blobs, the blobs stand at no regular spacing.
+    Four-connected, so that the squares of a checkerboard, which touch at their corners,
+    stay apart. The lattice's rim (opposite pairs on one side only) and the pieces of
+    elements that the pattern's own stripes or the mask's edge cut are taken with it: a
+    blob with three elements among its lookalikes, and any blob no larger than an element
+    that lies wholly inside the area the elements cover. 3 ms on a 1-MP page, most of it
+    finding the blobs."""
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=4)
+    width = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    height = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    size = np.maximum(width, height)
+    # Solid: filling its box as a disc drawn in pixels does (a disc of radius 3 fills 29 of
+    # its 49 pixels; 0.70-0.80 on the dotted desks; at 5 pixels or less any blob counts);
+    # compact: not nearly twice as long as wide. Digits blurred into blobs in small writing
+    # pass too (0.55-0.59): the lattice keeps them out.
+    solid = ((area >= 6) & ((area >= _PATTERN_FILL * width * height) | (size <= 5))
+             & (np.minimum(width, height) >= 0.6 * size))
+    solid[0] = False
+    blobs = np.flatnonzero(solid)
+    if len(blobs) <= _PATTERN_NEIGHBOURS:
+        return None
+    # Left to right, 256 blobs at a time against those within reach across: the work grows
+    # with the blobs, not their square (a fine pattern over a large photo has thousands).
+    blobs = blobs[np.argsort(centres[blobs, 0], kind="stable")]
+    where = centres[blobs].astype(np.float32)
+    sizes, areas = size[blobs].astype(np.float32), area[blobs].astype(np.float32)
+    lookalikes: list[np.ndarray] = []  # of each blob (indices into ``blobs``), itself among them
+    for start in range(0, len(blobs), 256):
+        rows = slice(start, start + 256)
+        reach_most = _PATTERN_REACH * float(sizes[rows].max())
+        lo, hi = np.searchsorted(where[:, 0], [where[start, 0] - reach_most,
+                                               where[rows][-1, 0] + reach_most])
+        across = where[None, lo:hi, 0] - where[rows, None, 0]
+        down = where[None, lo:hi, 1] - where[rows, None, 1]
+        reach = sizes[rows, None]
+        alike = ((across * across + down * down <= (_PATTERN_REACH * reach) ** 2)
+                 & (np.abs(sizes[None, lo:hi] - reach) <= 0.3 * reach + 1)
+                 & (np.abs(areas[None, lo:hi] - areas[rows, None]) <= 0.6 * areas[rows, None] + 2))
+        lookalikes.extend(lo + np.flatnonzero(row) for row in alike)
+    crowded = np.array([len(near) - 1 >= _PATTERN_NEIGHBOURS for near in lookalikes])
+    if not crowded.any():
+        return None
+    # The lattice test costs tens of microseconds a blob: on a fine pattern with tens of
+    # thousands of dots, a sample of 2,000 is tested and the rest join as lookalikes of
+    # elements (below).
+    candidates = np.flatnonzero(crowded)
+    tested = candidates[::max(1, math.ceil(len(candidates) / 2000))]
+    element = np.zeros(len(blobs), bool)
+    element[[i for i in tested if _on_a_lattice(where[lookalikes[i]] - where[i], sizes[i])]] = True
+    if not element.any():
+        return None
+    # The lattice's rim (opposite pairs on one side only) and the blobs left untested: a
+    # crowded blob whose lookalikes hold three elements (one, where it was not tested).
+    needed = np.full(len(blobs), 3)
+    needed[np.setdiff1d(candidates, tested)] = 1
+    flat = np.concatenate(lookalikes)  # every blob's list holds itself: none is empty
+    starts = np.cumsum([0] + [len(near) for near in lookalikes[:-1]])
+    for _ in range(8):
+        elements_near = np.add.reduceat(element[flat].astype(np.int32), starts)
+        joined = crowded & ~element & (elements_near >= needed)
+        if not joined.any():
+            break
+        element |= joined
+    element_of = np.zeros(count, bool)
+    element_of[blobs[element]] = True
+    if element.sum() >= 2 * _PATTERN_NEIGHBOURS:
+        typical = float(np.median(sizes[element]))
+        side = int(2 * typical) | 1
+        covered = cv2.morphologyEx(element_of[labels].view(np.uint8), cv2.MORPH_CLOSE,
+                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+        outside = np.bincount(labels[covered == 0], minlength=count)
+        pieces = (outside == 0) & (size <= 1.3 * typical)
+        pieces[0] = False
+        element_of |= pieces
+    return element_of[labels]
+
+
+def _on_a_lattice(offsets: np.ndarray, size: float) -> bool:
+    """Whether lookalikes at ``offsets`` (k, 2) from a blob (itself among them, at 0) stand
+    as on a lattice: within 2.5 sizes, two or more pairs exactly opposite each other (to a
+    quarter of its size) in directions at least 30 degrees apart."""
+    length = np.hypot(offsets[:, 0], offsets[:, 1])
+    near = offsets[(length > 0) & (length <= 2.5 * size)]
+    if len(near) < 4:
+        return False
+    opposite = np.hypot(*(near[:, None, :] + near[None, :, :]).transpose(2, 0, 1)) <= 0.25 * size
+    first, _ = np.nonzero(np.triu(opposite, 1))
+    if len(first) < 2:
+        return False
+    directions = near[first] / np.hypot(near[first, 0], near[first, 1])[:, None]
+    # |sin| of the angle between any two paired directions: 0.5 is 30 degrees.
+    sines = np.abs(directions[:, None, 0] * directions[None, :, 1] - directions[:, None, 1] * directions[None, :, 0])
+    return bool((sines >= 0.5).any())
 
 
 def _faint_ink_level(ink: np.ndarray) -> int:

@@ -62,6 +62,7 @@ from .preprocess import (
     ink_mask,
     ink_strength,
     isolate_sheet,
+    pattern_dots,
     remove_rules,
     rule_skew,
     shows_a_sheet,
@@ -609,6 +610,14 @@ def _plan_page_lines(plan: _Plan, grey: np.ndarray) -> None:
         ink, back = straighten(ink, skew)
         plan.back = back if plan.back is None else plan.back @ back
         mask = ink_mask(ink)
+    # A dotted or checked desk left beside the sheet goes before anything is measured: its
+    # dots outnumber the digits, so the text height came out as a dot's, and strokes were
+    # then cut up as rules and edges; the dots themselves were read as rows of 0s.
+    dots = pattern_dots(mask)
+    if dots is not None:
+        dots = cv2.dilate(dots.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        ink = np.where(dots, 0, ink).astype(np.uint8)
+        mask = mask & ~dots
     # Rules as long as a good part of the picture go first, so that digits written on
     # them do not merge into one huge component and spoil the estimate of text height.
     text_height = _rough_text_height(mask)
