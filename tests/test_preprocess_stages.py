@@ -20,7 +20,7 @@ from digitscan.reading.preprocess import (
     rule_skew,
     straighten,
 )
-from digitscan.reading.segment import find_candidates, group_lines, number_breaks
+from digitscan.reading.segment import find_candidates, group_lines, number_breaks, text_height_of
 from digitscan.training.mnist import load_mnist
 
 
@@ -229,3 +229,17 @@ def test_small_dense_writing_is_no_pattern(mnist_dir: Path, height: int) -> None
         mask[y:y + height, x:x + height] |= digit
     found = pattern_dots(mask)
     assert found is None or found.sum() <= 0.01 * mask.sum()
+
+
+def test_text_height_is_the_writings_not_a_few_towering_blobs() -> None:
+    # Twenty-two digits about 30 pixels tall and three patches of a checked desk beside
+    # them (as on a simulated desk photo, where the height came out 106).
+    rng = np.random.default_rng(0)
+    digits = rng.integers(26, 34, 22)
+    heights = np.concatenate([digits, [75, 106, 172]])
+    areas = np.concatenate([digits * 12, [2_100, 3_900, 5_400]])
+    assert 26 <= text_height_of(heights, areas) <= 34
+    # Three digits among dots and specks: the tall ones are the writing, however few.
+    heights = np.concatenate([[53, 56, 64], rng.integers(4, 7, 20)])
+    areas = np.concatenate([[600, 620, 640], rng.integers(95, 120, 20)])
+    assert text_height_of(heights, areas) >= 50
