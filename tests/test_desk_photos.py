@@ -70,6 +70,21 @@ def test_blank_sheets_beside_ruled_ones_and_under_shadows_read_as_empty(reader: 
     assert phantoms <= 5, phantoms
 
 
+def test_two_blank_sheets_lying_in_an_l_read_as_empty(reader: Reader) -> None:
+    # A blank sheet on a ruled one: together an L whose hull is a clean quadrilateral, so
+    # it was flattened whole with the desk in the notch between them, and the desk's grain
+    # and the ruled sheet's rules were read as 62 digits. The notch is textured like the
+    # desk and as dark: no corners, the sheets are cut out and the desk painted over.
+    from digitscan.training.simulate import _on_desk
+
+    rng = np.random.default_rng(3121)
+    height = int(rng.integers(500, 1100))
+    width = int(height * rng.uniform(0.7, 1.4))
+    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
+    picture = _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+    assert reader.read_array(picture, layout="page").digits == []
+
+
 def test_a_strip_of_desk_inside_the_sheet_found_is_not_read_as_writing(mnist_dir: Path) -> None:
     from digitscan.reading.preprocess import ink_mask, ink_strength
     from digitscan.reading.reader import _without_textured_parts

@@ -588,11 +588,42 @@ def _sheet_corners(region: tuple[np.ndarray, np.ndarray, float] | None) -> np.nd
         # flattened whole (otherwise the shadow was painted over as desk, with the writing
         # in it); where it is not, two sheets run together.
         return None
+    if cv2.contourArea(outline) < 0.98 * area and _bite_is_desk(small, inside, hull, area):
+        # Two sheets overlapping make an L whose hull is a quadrilateral too: the notch
+        # between them is desk, and flattened with them its texture was read as digits.
+        return None
     points = corners.reshape(4, 2).astype(np.float64)
     if _outside(points, small.shape):
         return None  # a corner out of the picture: nothing sure to flatten to
     points = _mended_bite(small, points)
     return _order_corners(points.astype(np.float32) / scale)
+
+
+def _bite_is_desk(small: np.ndarray, inside: np.ndarray, hull: np.ndarray, area: float) -> bool:
+    """Whether the largest piece the sheet's region leaves out of its convex hull (of
+    ``area``), if 2% of it or more, looks like the desk around it (its median light nearer
+    the desk's than the paper's, and as textured as the desk), not a shadow on paper."""
+    covered = np.zeros(inside.shape, np.uint8)
+    cv2.fillConvexPoly(covered, hull, 1)
+    left_out = ((covered > 0) & (cv2.dilate(inside, np.ones((7, 7), np.uint8)) == 0)).view(np.uint8)
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(left_out, connectivity=4)
+    if count < 2 or stats[1:, cv2.CC_STAT_AREA].max() < 0.02 * area:
+        return False
+    bite = pieces == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    around = (cv2.dilate(covered, np.ones((15, 15), np.uint8)) > 0) & (covered == 0)
+    if not around.any():
+        return False
+    light = _paper_light(small)
+    bite_light, desk, paper = (float(np.median(light[part])) for part in (bite, around, inside > 0))
+    if abs(bite_light - desk) >= abs(bite_light - paper):
+        return False
+    # As dark as the desk may be a phone's sharp shadow on the paper: desk only where the
+    # desk has a texture that the paper lacks and the bite has it too (paper stays even in
+    # a shadow).
+    detail = _fine_detail(light)
+    bite_detail, desk_detail, paper_detail = (float(np.median(detail[part]))
+                                              for part in (bite, around, inside > 0))
+    return desk_detail > 2 * paper_detail and bite_detail > 0.5 * desk_detail
 
 
 def _outside(points: np.ndarray, shape: tuple[int, ...]) -> bool:
