@@ -253,10 +253,12 @@ def test_writing_in_a_shadow_that_cuts_the_sheet_is_read(reader: Reader, mnist_d
     assert reader.read_array(scan.image, layout="page").text.split() == scan.text.split()
 
 
-@pytest.mark.parametrize("seed", [3011, 3060])
+@pytest.mark.parametrize("seed", [3011, 3060, 3195, 7075])
 def test_light_falling_off_across_a_plain_page_is_no_sheet_edge(reader: Reader, mnist_dir: Path, seed: int) -> None:
     # A phone photo of a page with no desk in view, brighter at the top: the lighter half
-    # was taken for a sheet and cut out, and the lines below it were lost.
+    # was taken for a sheet and cut out, and the lines below it were lost. 3195 and 7075:
+    # the lighter part's outline ran across a line of bold writing, whose strokes made it
+    # look sharp; the outline is judged off the writing now.
     from digitscan.training.simulate import simulate_scan
 
     scan = simulate_scan("photo", seed, load_mnist("test", mnist_dir, download=False))
