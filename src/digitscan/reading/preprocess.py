@@ -708,6 +708,11 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if region is None:
         return grey, None
     small, inside, scale = region
+    # A sheet has no holes: what its region encloses is writing, or a shadow, on it (grown
+    # from even paper, the region left a hole at each bold number, and the numbers were
+    # painted over as desk).
+    outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    inside = cv2.drawContours(np.zeros_like(inside), outlines, -1, 255, cv2.FILLED)
     # The sheet's own edge is left out with the desk.
     inside = cv2.erode(inside, np.ones((7, 7), np.uint8))
     x, y, w, h = cv2.boundingRect(inside)
