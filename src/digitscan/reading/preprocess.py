@@ -708,11 +708,7 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if region is None:
         return grey, None
     small, inside, scale = region
-    # A sheet has no holes: what its region encloses is writing, or a shadow, on it (grown
-    # from even paper, the region left a hole at each bold number, and the numbers were
-    # painted over as desk).
-    outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    inside = cv2.drawContours(np.zeros_like(inside), outlines, -1, 255, cv2.FILLED)
+    inside = _holes_filled(inside)
     # The sheet's own edge is left out with the desk.
     inside = cv2.erode(inside, np.ones((7, 7), np.uint8))
     x, y, w, h = cv2.boundingRect(inside)
@@ -744,6 +740,29 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     sheet = np.where(keep, crop, np.clip(shade, 0, 255).astype(np.uint8))
     back = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
     return sheet, back
+
+
+def _holes_filled(inside: np.ndarray) -> np.ndarray:
+    """A sheet's region (0/255) with its holes filled, but for a pattern's.
+
+    A sheet has no holes: what its region encloses is writing, or a shadow, on it (grown
+    from even paper, the region left a hole at each bold number, and the numbers were
+    painted over as desk). Only where a ragged outline closed around a dotted desk's dots
+    are there many holes of one size: a hole with four or more of its size (within 25%)
+    stays a hole."""
+    outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = cv2.drawContours(np.zeros_like(inside), outlines, -1, 255, cv2.FILLED)
+    holes = ((filled > 0) & (inside == 0)).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    if count < 2:
+        return inside
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    ordered = np.sort(areas[1:])
+    alike = (np.searchsorted(ordered, 1.25 * areas, side="right")
+             - np.searchsorted(ordered, 0.75 * areas, side="left") - 1)
+    writing = alike < 4
+    writing[0] = False
+    return np.where(writing[labels], 255, inside).astype(np.uint8)
 
 
 def flatten_sheet(image: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
