@@ -1,7 +1,7 @@
 """How well `digitscan read` reads: simulated scans per condition, and the real scans.
 
     python benchmarks/read_accuracy.py [--pages 30] [--model M] [--data-dir ../shared/data]
-        [--layout page] [--conditions cheque,register,dense]
+        [--layout page] [--conditions cheque,register,dense] [--blank 100]
 
 Simulated: pages from ``digitscan.training.simulate`` (MNIST *test* digits, so the model never saw
 them), ``--pages`` per condition, seeds 1000 onwards (not those looked at while tuning).
@@ -20,9 +20,11 @@ import difflib
 import time
 from pathlib import Path
 
+import numpy as np
+
 from digitscan.reading.reader import LAYOUTS, Reader
 from digitscan.training.mnist import load_mnist
-from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, simulate_scan
+from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, _on_desk, simulate_scan
 
 REPO = Path(__file__).resolve().parents[1]
 # The reader was developed looking at seeds 0-99 and the examples use 101-108; measuring on
@@ -61,6 +63,17 @@ def _row(name: str, totals: list[int]) -> str:
             f"{edits / max(characters, 1):8.2%}")
 
 
+def blank_sheet_on_desk(seed: int) -> np.ndarray:
+    """A sheet with nothing on it, photographed on the ``desk`` condition's desk: a second
+    (often ruled) sheet beside it, a hand's or phone's shadow, curl and perspective. The
+    same photos as ``tests/test_desk_photos.py``'s blank sheets."""
+    rng = np.random.default_rng(seed)
+    height = int(rng.integers(500, 1100))
+    width = int(height * rng.uniform(0.7, 1.4))
+    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
+    return _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=30)
@@ -75,6 +88,9 @@ def main() -> None:
                         help="the layout the simulated pages are read with")
     parser.add_argument("--conditions", default=",".join(CONDITIONS),
                         help="comma-separated simulated conditions (default: all)")
+    parser.add_argument("--blank", type=int, default=0,
+                        help="also read this many blank sheets photographed on desks (seeds from "
+                             "--first-seed) and count the digits read on them, which were never written")
     args = parser.parse_args()
     conditions = [name.strip() for name in args.conditions.split(",") if name.strip()]
     unknown = [name for name in conditions if name not in CONDITIONS]
@@ -100,6 +116,14 @@ def main() -> None:
     if any(condition in HARD_CONDITIONS for condition in conditions):
         print(_row("harder (all)", hard_totals))
     print(f"({time.perf_counter() - started:.0f} s for the simulated scans)")
+    if args.blank:
+        phantoms = [len(reader.read_array(blank_sheet_on_desk(seed), layout=args.layout).digits)
+                    for seed in range(args.first_seed, args.first_seed + args.blank)]
+        worst = max(range(len(phantoms)), key=phantoms.__getitem__)
+        print(f"\nblank sheets on desks, seeds {args.first_seed}-{args.first_seed + args.blank - 1}: "
+              f"{sum(phantoms)} digits read that were never written, on "
+              f"{sum(count > 0 for count in phantoms)} of {args.blank} photos "
+              f"(most: {phantoms[worst]}, seed {args.first_seed + worst})")
     real = Path(args.data_dir) / "real-scans"
     print("\nreal scans")
     for name in ("optdigits", "semeion"):
