@@ -70,14 +70,16 @@ def test_blank_sheets_beside_ruled_ones_and_under_shadows_read_as_empty(reader: 
     assert phantoms <= 5, phantoms
 
 
-def test_two_blank_sheets_lying_in_an_l_read_as_empty(reader: Reader) -> None:
-    # A blank sheet on a ruled one: together an L whose hull is a clean quadrilateral, so
-    # it was flattened whole with the desk in the notch between them, and the desk's grain
-    # and the ruled sheet's rules were read as 62 digits. The notch is textured like the
-    # desk and as dark: no corners, the sheets are cut out and the desk painted over.
+@pytest.mark.parametrize("seed", [3121, 7046])
+def test_two_blank_sheets_lying_in_an_l_read_as_empty(reader: Reader, seed: int) -> None:
+    # A blank sheet on another: together an L whose hull is a clean quadrilateral, so they
+    # were flattened whole with the desk in the notch between them, and the desk's grain
+    # and the ruled sheet's rules were read as 62 (3121) and 46 (7046) digits. The notch is
+    # as dark as the desk and parted from the paper by sharp sheet edges (a shadow's bite
+    # is soft): no corners, the sheets are cut out and the desk painted over.
     from digitscan.training.simulate import _on_desk
 
-    rng = np.random.default_rng(3121)
+    rng = np.random.default_rng(seed)
     height = int(rng.integers(500, 1100))
     width = int(height * rng.uniform(0.7, 1.4))
     paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
