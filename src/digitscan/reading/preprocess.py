@@ -588,18 +588,19 @@ def _sheet_corners(region: tuple[np.ndarray, np.ndarray, float] | None) -> np.nd
         # flattened whole (otherwise the shadow was painted over as desk, with the writing
         # in it); where it is not, two sheets run together.
         return None
-    if cv2.contourArea(outline) < 0.98 * area and _bite_is_desk(small, inside, hull, area):
+    smooth = _paper_light(small)  # for both the notch and the bite below
+    if cv2.contourArea(outline) < 0.98 * area and _bite_is_desk(smooth, inside, hull, area):
         # Two sheets overlapping make an L whose hull is a quadrilateral too: the notch
         # between them is desk, and flattened with them its texture was read as digits.
         return None
     points = corners.reshape(4, 2).astype(np.float64)
     if _outside(points, small.shape):
         return None  # a corner out of the picture: nothing sure to flatten to
-    points = _mended_bite(small, points)
+    points = _mended_bite(smooth, points)
     return _order_corners(points.astype(np.float32) / scale)
 
 
-def _bite_is_desk(small: np.ndarray, inside: np.ndarray, hull: np.ndarray, area: float) -> bool:
+def _bite_is_desk(smooth: np.ndarray, inside: np.ndarray, hull: np.ndarray, area: float) -> bool:
     """Whether the largest piece the sheet's region leaves out of its convex hull (of
     ``area``), if 2% of it or more, is desk: as light as the desk around it rather than
     the paper, and parted from the paper by the sheets' own sharp edges (median grey step
@@ -616,12 +617,11 @@ def _bite_is_desk(small: np.ndarray, inside: np.ndarray, hull: np.ndarray, area:
     border = (cv2.dilate(bite, np.ones((3, 3), np.uint8)) > 0) & (inside > 0)
     if not around.any() or not border.any():
         return False
-    light = _paper_light(small)
-    bite_light, desk, paper = (float(np.median(light[part])) for part in (bite > 0, around, inside > 0))
+    bite_light, desk, paper = (float(np.median(smooth[part])) for part in (bite > 0, around, inside > 0))
     if abs(bite_light - desk) >= abs(bite_light - paper):
         return False
     # The largest step within 2 pixels: the border found a pixel off the edge still counts.
-    step = cv2.dilate(cv2.morphologyEx(light, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
+    step = cv2.dilate(cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
                       np.ones((5, 5), np.uint8))
     return float(np.median(step[border])) >= 2 * _SHARP_SIDE
 
@@ -632,14 +632,14 @@ def _outside(points: np.ndarray, shape: tuple[int, ...]) -> bool:
     return bool(((points < margin) | (points > np.array(shape[::-1]) - 1 - margin)).any())
 
 
-def _mended_bite(small: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _mended_bite(smooth: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Corners (4, 2), in contour order, with a shadow's bite mended: where one side of the
     quadrilateral is soft (it runs across paper, along a shadow's edge, not along the
     sheet's sharp outline), one of its corners is no corner of the sheet. It is moved to
     where the side before it, carried on, meets a line through the other end parallel to
     the opposite side (a sheet photographed from above is near a parallelogram), if the
-    side so made is sharp. Cut along the shadow, the writing in it was lost."""
-    smooth = _paper_light(small)
+    side so made is sharp. Cut along the shadow, the writing in it was lost. ``smooth``:
+    the shrunk photo's ``_paper_light``."""
     # The largest step within 3 pixels either side: a side found a pixel or two off the
     # outline still counts as on it.
     step = cv2.dilate(cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
@@ -659,7 +659,7 @@ def _mended_bite(small: np.ndarray, points: np.ndarray) -> np.ndarray:
         mended = points.copy()
         mended[moved] = corner
         area = cv2.contourArea(mended.astype(np.float32))
-        if (area > best_area and not _outside(mended, small.shape)
+        if (area > best_area and not _outside(mended, smooth.shape)
                 and cv2.isContourConvex(mended.astype(np.float32))
                 and _side_step(step, corner, points[kept]) >= _SHARP_SIDE):
             best, best_area = mended, area
