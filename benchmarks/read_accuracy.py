@@ -92,6 +92,8 @@ def main() -> None:
                         help="also read this many blank sheets photographed on desks (seeds from "
                              "--first-seed) and count the digits read on them, which were never written")
     args = parser.parse_args()
+    if args.pages < 0 or args.blank < 0:
+        parser.error("--pages and --blank count photos: 0 or more")
     conditions = [name.strip() for name in args.conditions.split(",") if name.strip()]
     unknown = [name for name in conditions if name not in CONDITIONS]
     if unknown:
