@@ -87,6 +87,23 @@ def test_two_blank_sheets_lying_in_an_l_read_as_empty(reader: Reader, seed: int)
     assert reader.read_array(picture, layout="page").digits == []
 
 
+@pytest.mark.parametrize("seed", [5012, 5141])
+def test_a_blank_sheet_under_a_dark_shadow_on_a_mid_grey_cloth_reads_as_empty(reader: Reader, seed: int) -> None:
+    # A dark shadow is the darkest thing in the photo: one threshold parted the shadow from
+    # the cloth and the sheet together, no sheet stood out, and the cloth's weave was read
+    # as 101 (5012, pink dotted cloth) and 626 (5141, green cloth) digits. The sheet is now
+    # parted from the cloth among the lighter pixels, and found.
+    from digitscan.training.simulate import _on_desk
+
+    rng = np.random.default_rng(seed)
+    height = int(rng.integers(500, 1100))
+    width = int(height * rng.uniform(0.7, 1.4))
+    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
+    picture = _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+    assert isolate_sheet(to_grey(picture))[1] is not None
+    assert reader.read_array(picture, layout="page").digits == []
+
+
 def test_a_strip_of_desk_inside_the_sheet_found_is_not_read_as_writing(mnist_dir: Path) -> None:
     from digitscan.reading.preprocess import ink_mask, ink_strength
     from digitscan.reading.reader import _without_textured_parts
