@@ -73,6 +73,7 @@ from .preprocess import (
 from .results import Cell, Digit, Line, Reading
 from .segment import (
     Candidate,
+    Segmentation,
     find_candidates,
     group_lines,
     number_breaks,
@@ -100,6 +101,11 @@ _WORK_PIXELS = 4_000_000
 # An ink mask covering this share of a picture, spread over this share of its tiles, is
 # the texture of a desk or cloth, not writing (``_is_texture``).
 _TEXTURE_COVER, _TEXTURE_TILES = 0.15, 0.9
+# Marks this few pixels tall (working pixels) are specks, not writing: clean pages shrunk
+# until their digits were 4 pixels tall still measured 6 (a quarter of their digits read
+# wrong), while a 12-MP picture sprinkled with dark specks measured 3 and was read as
+# 29,821 digits on 904 lines in 30 s.
+_LEAST_TEXT_HEIGHT = 4.0
 # Pages askew by less than this (degrees) are level enough for their rules to be found as
 # they are (``rule_skew`` looks up to 10 degrees either way).
 _LEAST_SKEW = 0.3
@@ -645,13 +651,54 @@ def _plan_page_lines(plan: _Plan, grey: np.ndarray) -> None:
         mask = without_edge_lines(ink, mask, text_height / plan.scale)
     mask = _without_textured_parts(mask)
     found = find_candidates(mask)
+    if found.text_height and found.text_height < _LEAST_TEXT_HEIGHT:
+        plan.error = (f"no writing found: the marks are about {found.text_height:.0f} pixels tall, "
+                      "too small to be digits (noise or a fine pattern)")
+        return
     candidates = _away_from_edges(found.candidates, mask.shape)
     if not candidates:
         plan.error = "no digits found (only specks or lines)"
         return
     boxes = [c.box for c in candidates]
+    ink = _without_stray_specks(ink, found, boxes)
     for line in group_lines(boxes):
         _add_band(plan, ink, _union([boxes[i] for i in line]), found.text_height)
+
+
+def _without_stray_specks(ink: np.ndarray, found: Segmentation,
+                          boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """``ink`` without the specks (dust, a photocopy's or a fax's dots) that lie apart
+    from every digit: a speck in the gap between two numbers was read as "12" and joined
+    them; with one pixel in 500 a dark speck, 40% of a clean page's numbers came out
+    exact. A speck is far under a digit's size (under a quarter of the text height either
+    way); apart, it is half a text height or more from every candidate's box, so a decimal
+    point or a broken stroke's piece beside its digits stays."""
+    height, stats = found.text_height, found.stats
+    if stats is None or height <= 0 or len(stats) < 2:
+        return ink
+    widths, heights, areas = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    tiny = (widths < 0.25 * height) & (heights < 0.25 * height) & (areas < 0.02 * height * height)
+    tiny[0] = False  # the background
+    if not tiny.any():
+        return ink
+    reach = int(math.ceil(0.5 * height))
+    near = np.zeros(ink.shape, bool)
+    for x, y, w, h in boxes:
+        near[max(0, y - reach): y + h + reach, max(0, x - reach): x + w + reach] = True
+    specks = np.flatnonzero(tiny)
+    centre_x = np.minimum(stats[specks, cv2.CC_STAT_LEFT] + widths[specks] // 2, ink.shape[1] - 1)
+    centre_y = np.minimum(stats[specks, cv2.CC_STAT_TOP] + heights[specks] // 2, ink.shape[0] - 1)
+    stray = specks[~near[centre_y, centre_x]]
+    if len(stray) == 0:
+        return ink
+    ink = ink.copy()
+    for label in stray:
+        # The speck with its faint rim (below the mask's threshold), in its own box.
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        y0, x0 = max(0, y - 1), max(0, x - 1)
+        own = (found.labels[y0: y + h + 1, x0: x + w + 1] == label).view(np.uint8)
+        ink[y0: y + h + 1, x0: x + w + 1][cv2.dilate(own, _SQUARE_3X3) > 0] = 0
+    return ink
 
 
 def _is_texture(mask: np.ndarray) -> bool:

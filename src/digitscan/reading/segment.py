@@ -46,11 +46,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Segmentation:
-    """The candidates on a page, the label image they refer to, and the text height."""
+    """The candidates on a page, the label image they refer to, the text height, and each
+    label's (x, y, width, height, area) as OpenCV counts them (row 0: the background)."""
 
     candidates: list[Candidate]
     labels: np.ndarray
     text_height: float
+    stats: np.ndarray | None = None
 
 
 def text_height_of(heights: np.ndarray, areas: np.ndarray) -> float:
@@ -86,7 +88,7 @@ def find_candidates(mask: np.ndarray, text_height: float | None = None) -> Segme
     ids = np.flatnonzero(keep) + 1
     boxes, areas = boxes[keep], areas[keep]
     if len(ids) == 0:
-        return Segmentation([], labels, 0.0)
+        return Segmentation([], labels, 0.0, stats)
     height = text_height or text_height_of(boxes[:, 3], areas)
     # Specks far smaller than a digit's pieces only slow the merging down.
     big_enough = (areas >= 0.01 * height * height) | (boxes[:, 3] >= 0.25 * height)
@@ -98,7 +100,7 @@ def find_candidates(mask: np.ndarray, text_height: float | None = None) -> Segme
         area = int(areas[group].sum())
         if _looks_like_digit(box, area, height, mask.shape):
             candidates.append(Candidate(box, tuple(int(ids[i]) for i in group)))
-    return Segmentation(candidates, labels, height)
+    return Segmentation(candidates, labels, height, stats)
 
 
 def group_lines(boxes: list[Box]) -> list[list[int]]:
