@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,8 @@ def train(
     watch = CoreWatch(setup.threads) if not config.threads and setup.threads > 1 else None
     train_seconds = sum(row["seconds"] for row in history)
     interrupted = False
+    distorted = augment_config is not None or scanned_x is not None
+    batches = ThreadPoolExecutor(1, thread_name_prefix="digitscan-batches") if distorted else None
     try:
         with bar:
             for epoch in range(start_epoch, config.epochs):
@@ -139,10 +142,8 @@ def train(
                 # Running totals stay tensors: reading them back every step costs more than
                 # a small model's step on a CPU; the bar is refreshed every few steps.
                 loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-                for batch_index in range(steps_per_epoch):
-                    step = epoch * steps_per_epoch + batch_index
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(step)
+
+                def batch(batch_index: int, order=order, generator=generator):
                     index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
                     images, labels = train_x[index], train_y[index]
                     if scanned_x is not None:
@@ -152,7 +153,27 @@ def train(
                         images = torch.where(swap.view(-1, 1, 1, 1), scanned_x[rows.clamp(min=0)], images)
                     if augment_config is not None:
                         images = augment_batch(images, augment_config, generator)
-                    images = images.contiguous(memory_format=torch.channels_last)
+                    return images.contiguous(memory_format=torch.channels_last), labels
+
+                # The next batch is cut and distorted in a worker thread while this one
+                # trains: the distortions are many small tensor operations that keep one
+                # core half idle. Each batch is asked for only once the one before it is
+                # made, so the generator draws in the same order as before and a resumed
+                # run still repeats the uninterrupted one. The default network's steps at
+                # batch 128 in bf16, 2 threads: 19.9 -> 17.7 ms; 1 thread: 28.3 -> 25.6 ms.
+                # Undistorted batches are only gathered: handing them over costs more than
+                # it saves (the lab's network, 5 epochs: 21.6-21.9 -> 22.3-22.5 s).
+                pending = batches.submit(batch, 0) if batches is not None else None
+                for batch_index in range(steps_per_epoch):
+                    step = epoch * steps_per_epoch + batch_index
+                    for group in optimizer.param_groups:
+                        group["lr"] = learning_rate(step)
+                    if pending is None:
+                        images, labels = batch(batch_index)
+                    else:
+                        images, labels = pending.result()
+                        if batch_index + 1 < steps_per_epoch:
+                            pending = batches.submit(batch, batch_index + 1)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                         logits = model(images)
                         loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
@@ -194,6 +215,9 @@ def train(
             raise DigitscanError(f"interrupted before the first epoch finished; nothing kept in {run_dir}") from None
         # Go back to the last complete epoch so what we export is what the checkpoint holds.
         load_checkpoint(run_dir, model, optimizer, torch)
+    finally:
+        if batches is not None:
+            batches.shutdown(wait=True, cancel_futures=True)
 
     # ---- calibrate, export and evaluate ---------------------------------------------------
     n_calibration = min(10_000, n_train)
