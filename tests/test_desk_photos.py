@@ -39,6 +39,19 @@ def blank_sheet(seed: int) -> np.ndarray:
     return np.clip(rng.normal(232, 3, (300, 420, 1)).repeat(3, axis=2), 0, 255).astype(np.uint8)
 
 
+def blank_sheet_photo(seed: int) -> np.ndarray:
+    """A blank sheet photographed on the ``desk`` condition's desk: a second (often ruled)
+    sheet beside it, a hand's or phone's shadow, curl and perspective (the photos of
+    ``read_accuracy.py --blank``)."""
+    from digitscan.training.simulate import _on_desk
+
+    rng = np.random.default_rng(seed)
+    height = int(rng.integers(500, 1100))
+    width = int(height * rng.uniform(0.7, 1.4))
+    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
+    return _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+
+
 @pytest.mark.parametrize("seed", KINDS)
 def test_an_empty_desk_reads_as_empty(reader: Reader, seed: int) -> None:
     picture = np.clip(desk(seed), 0, 255).astype(np.uint8)
@@ -57,16 +70,9 @@ def test_blank_sheets_beside_ruled_ones_and_under_shadows_read_as_empty(reader: 
     # shadow, curl, perspective. The sheet's edge against the other sheet, broken into
     # dashes where that sheet's rules meet it, read as a column of "1"s, "4"s and "7"s:
     # 45 phantom digits on these 12 photos before without_edge_lines, 4 after (111 -> 5 on 40).
-    from digitscan.training.simulate import _on_desk
-
     phantoms = 0
     for seed in range(3000, 3012):
-        rng = np.random.default_rng(seed)
-        height = int(rng.integers(500, 1100))
-        width = int(height * rng.uniform(0.7, 1.4))
-        paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
-        picture = _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
-        phantoms += len(reader.read_array(picture, layout="page").digits)
+        phantoms += len(reader.read_array(blank_sheet_photo(seed), layout="page").digits)
     assert phantoms <= 5, phantoms
 
 
@@ -77,13 +83,7 @@ def test_two_blank_sheets_lying_in_an_l_read_as_empty(reader: Reader, seed: int)
     # and the ruled sheet's rules were read as 62 (3121) and 46 (7046) digits. The notch is
     # as dark as the desk and parted from the paper by sharp sheet edges (a shadow's bite
     # is soft): no corners, the sheets are cut out and the desk painted over.
-    from digitscan.training.simulate import _on_desk
-
-    rng = np.random.default_rng(seed)
-    height = int(rng.integers(500, 1100))
-    width = int(height * rng.uniform(0.7, 1.4))
-    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
-    picture = _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+    picture = blank_sheet_photo(seed)
     assert reader.read_array(picture, layout="page").digits == []
 
 
@@ -93,13 +93,7 @@ def test_a_blank_sheet_under_a_dark_shadow_on_a_mid_grey_cloth_reads_as_empty(re
     # the cloth and the sheet together, no sheet stood out, and the cloth's weave was read
     # as 101 (5012, pink dotted cloth) and 626 (5141, green cloth) digits. The sheet is now
     # parted from the cloth among the lighter pixels, and found.
-    from digitscan.training.simulate import _on_desk
-
-    rng = np.random.default_rng(seed)
-    height = int(rng.integers(500, 1100))
-    width = int(height * rng.uniform(0.7, 1.4))
-    paper = rng.normal(rng.uniform(215, 245), 3, (height, width, 1)).repeat(3, axis=2)
-    picture = _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
+    picture = blank_sheet_photo(seed)
     assert isolate_sheet(to_grey(picture))[1] is not None
     assert reader.read_array(picture, layout="page").digits == []
 
