@@ -9,14 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digitscan.reading import segment
-from digitscan.reading.segment import (
-    _attach_fragments,
-    _box_gap,
-    _merge_broken,
-    _union,
-    group_lines,
-    join_overlapping_lines,
-)
+from digitscan.reading.segment import _attach_fragments, _box_gap, _merge_broken, _union, group_lines
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True)
 
@@ -140,30 +133,3 @@ def test_tens_of_thousands_of_specks_are_grouped_near_each_other_only(monkeypatc
     assert compared < 20 * len(boxes), compared
     lines = group_lines([tuple(int(v) for v in b) for b in boxes])
     assert sum(len(line) for line in lines) == len(boxes)
-
-
-def test_two_chains_through_one_line_of_writing_are_one_line() -> None:
-    # A small piece high up, then digits bobbing up and down: each joins the chain whose
-    # latest box it overlaps most, so two chains run through the same writing, each read
-    # as its own band (a cheque's "19650" came out as "950" and "7650").
-    boxes = [(100, 50, 20, 20), (125, 66, 25, 40), (150, 52, 25, 40), (180, 68, 25, 40), (210, 54, 25, 40),
-             (100, 200, 30, 40), (135, 202, 25, 40)]
-    assert len(group_lines(boxes)) == 3
-    lines = join_overlapping_lines(group_lines(boxes), boxes)
-    assert sorted(map(sorted, lines)) == [[0, 1, 2, 3, 4], [5, 6]]
-
-
-def test_lines_one_above_the_other_stay_apart() -> None:
-    # Close lines, each 40 high and 30 apart: no more than a sliver in common.
-    boxes = [(x, 100 + 30 * row + (x % 7), 25, 40) for row in range(3) for x in range(50, 300, 30)]
-    lines = join_overlapping_lines(group_lines(boxes), boxes)
-    assert len(lines) == 3
-
-
-def test_a_cheque_amount_with_its_rupee_sign_is_read_as_one_line(mnist_dir) -> None:
-    from digitscan.reading.reader import Reader
-    from digitscan.training.mnist import load_mnist
-    from digitscan.training.simulate import simulate_scan
-
-    scan = simulate_scan("cheque", 9002, load_mnist("test", mnist_dir, download=False))
-    assert Reader().read_array(scan.image, layout="page").text == scan.text == "19650\n8641"

@@ -76,7 +76,6 @@ from .segment import (
     Segmentation,
     find_candidates,
     group_lines,
-    join_overlapping_lines,
     number_breaks,
 )
 
@@ -662,7 +661,7 @@ def _plan_page_lines(plan: _Plan, grey: np.ndarray) -> None:
         return
     boxes = [c.box for c in candidates]
     ink = _without_stray_specks(ink, found, boxes)
-    for line in join_overlapping_lines(group_lines(boxes), boxes):
+    for line in group_lines(boxes):
         _add_band(plan, ink, _union([boxes[i] for i in line]), found.text_height)
 
 

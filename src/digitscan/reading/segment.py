@@ -28,7 +28,6 @@ __all__ = [
     "Segmentation",
     "find_candidates",
     "group_lines",
-    "join_overlapping_lines",
     "number_breaks",
     "text_height_of",
 ]
@@ -139,33 +138,6 @@ def group_lines(boxes: list[Box]) -> list[list[int]]:
                 filed.append(best)
     lines.sort(key=lambda line: float(np.mean([boxes[i][1] + boxes[i][3] / 2 for i in line])))
     return lines
-
-
-def join_overlapping_lines(lines: list[list[int]], boxes: list[Box]) -> list[list[int]]:
-    """``lines`` (from ``group_lines``) with any two whose boxes share most of their height
-    and some of their width joined into one, left to right.
-
-    A line's boxes are chained by overlap with the latest one, so a tall box (a rupee sign,
-    a 6 standing over its neighbours, a digit and a rule's piece merged) can start a second
-    chain beside the first through the same writing; each was then read as its own band,
-    and the digits came out twice or garbled ("19650" read as "950" and "7650"). Lines of
-    writing do not stand over each other by half their height."""
-    spans = [_union([boxes[i] for i in line]) for line in lines]
-    merged: list[list[int]] = []
-    merged_spans: list[Box] = []
-    for line, span in zip(lines, spans, strict=True):
-        x, y, w, h = span
-        for number, (mx, my, mw, mh) in enumerate(merged_spans):
-            across = min(x + w, mx + mw) - max(x, mx)
-            down = min(y + h, my + mh) - max(y, my)
-            if across > 0 and down >= 0.5 * min(h, mh):
-                merged[number] = sorted(merged[number] + line, key=lambda i: (boxes[i][0], boxes[i][1]))
-                merged_spans[number] = _union([merged_spans[number], span])
-                break
-        else:
-            merged.append(list(line))
-            merged_spans.append(span)
-    return merged
 
 
 def number_breaks(boxes: list[Box], text_height: float, typical_gap: float) -> list[bool]:
