@@ -15,6 +15,13 @@ decoding the JPEG, finding the grid, reading the cells) and prints:
 - phantom digits per 1,000 blank cells: blank cells that came back with any digit;
 - seconds per photo: the median wall time of ``Reader.read(path)``, after a warm-up.
 
+``--as-page`` reads the same photos with the page reader instead (``--layout page``: the
+sheet found on the desk, its lines read by the line recogniser), the only real photos of
+paper on desks here for that path. Scored on the digits alone: the filled cells' digits
+row by row (the grid turned as the photo may be) against every digit read, in order;
+digits right (the longest common matches, as ``read_accuracy.py`` counts) and extra digits
+(read but not matched: notes, printed words, the facing page, phantoms).
+
 Targets (issue 13, on val/, 12-MP photos): >= 98% of cells right, every grid found, at most
 1 phantom digit per 1,000 blank cells, <= 0.6 s a photo on 2 cores.
 """
@@ -22,6 +29,7 @@ Targets (issue 13, on val/, 12-MP photos): >= 98% of cells right, every grid fou
 from __future__ import annotations
 
 import argparse
+import difflib
 import statistics
 import time
 from pathlib import Path
@@ -42,12 +50,40 @@ def cell_right(truth: int, text: str, notes: bool) -> bool:
     return not notes and text == str(truth)
 
 
+def page_digits(labels: np.ndarray, text: str) -> tuple[int, int, int]:
+    """(digits right, digits in the grid, digits read) for a photo read as a page: the
+    best of the grid's eight turns and flips, as the photo may be taken sideways."""
+    read = "".join(ch for ch in text if ch.isdigit())
+    best = (0, int(((labels >= 1) & (labels <= 9)).sum()))
+    for turns in range(4):
+        for grid in (np.rot90(labels, turns), np.rot90(labels, turns).T):
+            truth = "".join(str(v) for v in grid.ravel() if 1 <= v <= 9)
+            matcher = difflib.SequenceMatcher(None, truth, read, autojunk=False)
+            right = sum(block.size for block in matcher.get_matching_blocks())
+            best = max(best, (right, len(truth)))
+    return best[0], best[1], len(read)
+
+
+def main_as_page(folder: Path, photos: list[Path]) -> None:
+    reader = Reader()
+    reader.read(photos[0], layout="page")  # warm-up
+    right = total = read = 0
+    for photo in photos:
+        labels = np.loadtxt(folder / "labels" / f"{photo.stem}.txt", dtype=int)
+        counts = page_digits(labels, reader.read(photo, layout="page")[0].text)
+        right, total, read = right + counts[0], total + counts[1], read + counts[2]
+    print(f"{folder.parent.name}/{folder.name} read as pages: {len(photos)} photos")
+    print(f"digits right:             {100 * right / max(total, 1):.2f}%  ({right}/{total})")
+    print(f"extra digits:             {read - right}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--split", default="val", choices=["train", "val"])
     parser.add_argument("--limit", type=int, default=0, help="read only the first N photos")
     parser.add_argument("--verbose", action="store_true", help="print every photo's wrong cells")
+    parser.add_argument("--as-page", action="store_true", help="read with --layout page, score the digits")
     args = parser.parse_args()
 
     folder = args.data_dir / "sudoku-photos" / args.split
@@ -56,6 +92,9 @@ def main() -> None:
         photos = photos[: args.limit]
     if not photos:
         raise SystemExit(f"no photos in {folder / 'images'}")
+    if args.as_page:
+        main_as_page(folder, photos)
+        return
     reader = Reader()
     reader.read(photos[0], layout="grid")  # warm-up: the model's first run is slower
 
