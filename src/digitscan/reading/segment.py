@@ -113,15 +113,14 @@ def group_lines(boxes: list[Box]) -> list[list[int]]:
     """
     order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
     lines: list[list[int]] = []
-    # Lines filed under the bands of rows their latest box covers; a line filed under a
-    # band its latest box has left is checked against that box, and passed over.
-    band = max(1, int(np.median([b[3] for b in boxes]))) if boxes else 1
-    by_band: dict[int, list[int]] = {}
+    # Lines filed under the bands of rows their latest box covers (a grid one cell wide); a
+    # line filed under a band its latest box has left is checked against that box, and
+    # passed over.
+    rows = _Grid(float(np.median([b[3] for b in boxes])) if boxes else 1.0)
     for index in order:
         x, y, w, h = boxes[index]
         best, best_overlap = -1, 0.0
-        near = {number for row in range(y // band, (y + max(h, 1)) // band + 1) for number in by_band.get(row, ())}
-        for number in sorted(near):
+        for number in rows.near((0, y, 1, h)):
             _, ly, _, lh = boxes[lines[number][-1]]
             overlap = min(y + h, ly + lh) - max(y, ly)
             share = overlap / max(min(h, lh), 1)
@@ -132,10 +131,7 @@ def group_lines(boxes: list[Box]) -> list[list[int]]:
         else:
             lines.append([index])
             best = len(lines) - 1
-        for row in range(y // band, (y + max(h, 1)) // band + 1):
-            filed = by_band.setdefault(row, [])
-            if not filed or filed[-1] != best:
-                filed.append(best)
+        rows.add(best, (0, y, 1, h))
     lines.sort(key=lambda line: float(np.mean([boxes[i][1] + boxes[i][3] / 2 for i in line])))
     return lines
 
