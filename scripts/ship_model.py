@@ -149,9 +149,10 @@ def ship_line_model(run: Path, config: dict, data_dir: str | None, note: str | N
         "note": note,
         "metrics_synthetic_validation": {"exact": exact, "cer": cer},
         "int8": {"file": "lines.int8.onnx",
-                 "how": "onnxruntime static QDQ quantization of the convolutions (int8 weights per channel, "
-                        "uint8 activations), calibrated on 256 synthetic training lines "
-                        "(training.export.quantize_line_onnx); read with DIGITSCAN_LINE_PRECISION=int8",
+                 "how": "onnxruntime static QDQ quantization of the convolutions but the first and the last "
+                        "(int8 weights per channel, uint8 activations), calibrated on 256 synthetic training "
+                        "lines (training.export.quantize_line_onnx); read by default where the CPU has VNNI "
+                        "(DIGITSCAN_LINE_PRECISION=auto), or with DIGITSCAN_LINE_PRECISION=int8",
                  "metrics_synthetic_validation": {"exact": exact8, "cer": cer8}},
         "shipped": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "reproduce": "digitscan train with the command above, then python scripts/ship_model.py RUN_DIR",

@@ -201,7 +201,8 @@ def test_a_sheet_split_by_a_shadow_or_lying_on_a_light_desk_is_found(reader: Rea
     # must not join it. 3118: a light dotted desk joins one part of a shadowed slip, the
     # parts together grow into no sheet, and the largest alone is tried (before, the dots
     # were read as digits); the part in the shadow is taken back (``_with_shadowed_paper``),
-    # so all three numbers are read, with a few dots along the slip's ragged lower edge.
+    # so all three numbers are read, with a few dots along the slip's ragged lower edge
+    # (5 extra digits with the float line model, 7 with the 8-bit one read on VNNI CPUs).
     from digitscan.training.simulate import simulate_scan
 
     digits = load_mnist("test", mnist_dir, download=False)
@@ -213,7 +214,7 @@ def test_a_sheet_split_by_a_shadow_or_lying_on_a_light_desk_is_found(reader: Rea
     scan = simulate_scan("desk", 3118, digits)
     read = reader.read_array(scan.image, layout="page").text.split()
     assert all(number in read for number in scan.text.split())
-    assert len("".join(read)) <= len("".join(scan.text.split())) + 6
+    assert len("".join(read)) <= len("".join(scan.text.split())) + 8
 
 
 @pytest.mark.parametrize("seed", [3066, 3164, 7065])
