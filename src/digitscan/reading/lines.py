@@ -59,8 +59,9 @@ def pick_line_model(folder: Path, stem: str) -> Path:
     With VNNI (AVX-512 VNNI or AVX-VNNI) the 8-bit copy runs the network in about half the
     CPU time (2.2 against 4.4 ms a line) and reads as the float one (shipped lines-v10, 2,000
     validation lines: 70.75% exact against 70.85%); through ``Reader``, lines of 6-10 digits
-    go 217-246 -> 304-337 a second on 2 cores. Without VNNI, ONNX Runtime's 8-bit
-    convolutions may saturate their 16-bit sums and are not faster, so float stays there."""
+    went 226 and 207 -> 287 and 271 a second on 2 cores (alternating runs). Without VNNI,
+    ONNX Runtime's 8-bit convolutions may saturate their 16-bit sums and are not faster, so
+    float stays there."""
     choice = os.environ.get("DIGITSCAN_LINE_PRECISION", "auto").strip().lower()
     if choice not in ("auto", "fp32", "int8"):
         raise DigitscanError(f"DIGITSCAN_LINE_PRECISION must be auto, fp32 or int8, not {choice!r}")

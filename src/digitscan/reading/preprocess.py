@@ -709,12 +709,14 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return grey, None
     small, inside, scale = region
     inside = _holes_filled(inside)
-    if _leaves_the_writing_out(small, cv2.erode(inside, np.ones((7, 7), np.uint8))):
+    # The sheet's own edge is left out with the desk.
+    edge = np.ones((7, 7), np.uint8)
+    if _leaves_the_writing_out(small, cv2.erode(inside, edge)):
         # The light region is a window or a wall behind the sheet, not the sheet: the rest
         # of the photo is cut out instead, the bare light painted over.
-        inside = 255 - inside
-    # The sheet's own edge is left out with the desk.
-    inside = cv2.erode(inside, np.ones((7, 7), np.uint8))
+        inside = cv2.erode(255 - inside, edge)
+    else:
+        inside = cv2.erode(inside, edge)
     x, y, w, h = cv2.boundingRect(inside)
     if w == 0 or h == 0:
         return grey, None
