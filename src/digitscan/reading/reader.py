@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import DigitscanError
 from .classifier import Classifier
+from .crowds import in_unsure_crowds
 from .grid import GridPlan, grid_text, plan_grid
 from .imageio import (
     MAX_FILE_BYTES,
@@ -282,32 +283,48 @@ class Reader:
                         second: list[tuple[_Picture, np.ndarray | None]]) -> Reading:
         if plan.error is not None:
             return Reading.failed(plan.file, plan.page, plan.error, plan.width, plan.height)
+        one_line = bool(plan.bands) and plan.bands[0].one_line
         opinions = iter(second)
-        found = []
+        # Each line's digits: (box in working pixels, value, confidence, the three likeliest,
+        # the picture the classifier saw), and the recogniser's own number breaks.
+        found: list[tuple[list[tuple[tuple[int, int, int, int], int, float, list[tuple[int, float]], _Picture]],
+                          list[bool]]] = []
         for line, line_placed in zip(decoded, placed, strict=True):
             line_opinions = [next(opinions) for _ in line_placed]
-            if line.digits:
-                found.append((line, line_placed, line_opinions))
-        boxes = [[box for box, _ in line_placed] for _, line_placed, _ in found]
-        breaks = _line_breaks(boxes)
-        if plan.bands and plan.bands[0].one_line:
-            # A picture of one line has no page to learn the writer's spacing from; there
-            # the recogniser, which saw the line whole, says where numbers part as well.
-            breaks = [[geometric or said for geometric, said in zip(line_breaks, line.breaks, strict=True)]
-                      for line_breaks, (line, _, _) in zip(breaks, found, strict=True)]
-        lines: list[Line] = []
-        for (line, line_placed, line_opinions), line_breaks in zip(found, breaks, strict=True):
-            digits, text = [], ""
+            if not line.digits:
+                continue
+            read = []
             for index, ((box, _crop), (network_input, classifier_p)) in enumerate(
                     zip(line_placed, line_opinions, strict=True)):
                 combined = _combine(line.distributions[index], classifier_p)
                 order = np.argsort(-combined)[:3]
-                value, confidence = int(order[0]), float(combined[order[0]])
+                read.append((box, int(order[0]), float(combined[order[0]]),
+                             [(int(d), float(combined[d])) for d in order], network_input))
+            found.append((read, list(line.breaks)))
+        if not one_line:
+            # A desk's speckle or weave read as digits: crowds of digits the reader is unsure
+            # of go (judged at the default threshold, whatever the caller's), before the
+            # page's spacing is learnt from what is left.
+            every = [digit for read, _ in found for digit in read]
+            crowded = iter(in_unsure_crowds(np.array([digit[0] for digit in every]).reshape(-1, 4),
+                                            np.array([digit[2] < DEFAULT_MIN_CONFIDENCE for digit in every])))
+            kept = [([digit for digit in read if not next(crowded)], said) for read, said in found]
+            found = [(read, said) for read, said in kept if read]
+        breaks = _line_breaks([[digit[0] for digit in read] for read, _ in found])
+        if one_line:
+            # A picture of one line has no page to learn the writer's spacing from; there
+            # the recogniser, which saw the line whole, says where numbers part as well.
+            breaks = [[geometric or said for geometric, said in zip(line_breaks, line_said, strict=True)]
+                      for line_breaks, (_, line_said) in zip(breaks, found, strict=True)]
+        lines: list[Line] = []
+        for (read, _), line_breaks in zip(found, breaks, strict=True):
+            digits, text = [], ""
+            for index, (box, value, confidence, likeliest, network_input) in enumerate(read):
                 if index and line_breaks[index - 1]:
                     text += " "
                 text += str(value)
                 digits.append(Digit(value, confidence, confidence < self.min_confidence, plan.to_input(box),
-                                    [(int(d), float(combined[d])) for d in order], network_input))
+                                    likeliest, network_input))
             lines.append(Line(text, _union([d.box for d in digits]), digits))
         all_digits = [d for line in lines for d in line.digits]
         return Reading(plan.file, plan.page, plan.width, plan.height,

@@ -500,9 +500,9 @@ def _on_paper(ink: np.ndarray, printed: list[tuple[np.ndarray, tuple[float, floa
 
 def _on_desk(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The sheet lying on a desk as people photograph it: the sheet 25-60% of the frame,
-    curled, in perspective and turned; the desk wood, fabric, leather or a printed pattern,
-    light or dark; often a second sheet or a book's page beside it, and the shadow of a
-    hand or a phone across both."""
+    curled, in perspective and turned; the desk wood, fabric, leather or a printed pattern
+    (a granite-look laminate's flecks among them), light or dark; often a second sheet or
+    a book's page beside it, and the shadow of a hand or a phone across both."""
     h, w = sheet.shape[:2]
     share = rng.uniform(0.25, 0.6)
     aspect = rng.choice([4 / 3, 3 / 4]) if rng.random() < 0.8 else w / h
@@ -535,7 +535,8 @@ def _on_desk(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _desk_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A desk, float32 RGB: wood grain, fabric weave, leather, or a printed pattern."""
+    """A desk, float32 RGB: wood grain, fabric weave, leather, or a printed pattern (checks,
+    stripes, dots, or a granite-look laminate's flecks)."""
     height, width = shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     kind = rng.choice(["wood", "fabric", "leather", "pattern"])
@@ -567,22 +568,45 @@ def _desk_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarra
         value = 1.0 - rng.uniform(0.15, 0.35) * creases + smooth_noise(40) * 0.05
         colour = rng.uniform([40, 25, 15], [140, 95, 70])
     else:
-        # A printed pattern: checks, stripes or dots, in two colours.
+        # A printed pattern: checks, stripes, dots, or the flecks of a granite-look laminate
+        # or terrazzo (real sudoku photos on such a worktop read its flecks as hundreds of
+        # digits).
         period = rng.uniform(10, 50)
-        style = rng.integers(0, 3)
-        if style == 0:
-            mark = (np.floor(along / period) + np.floor(across / period)) % 2
-        elif style == 1:
-            mark = (np.floor(across / period) % 2).astype(np.float32)
+        style = rng.integers(0, 4)
+        if style == 3:
+            value = _speckled(height, width, rng) + smooth_noise(2.0) * 0.04
+            colour = rng.uniform(60, 235, 3)
         else:
-            mark = ((along % period - period / 2) ** 2 + (across % period - period / 2) ** 2
-                    < (0.3 * period) ** 2).astype(np.float32)
-        mark = cv2.GaussianBlur(mark.astype(np.float32), (0, 0), 0.8)
-        value = 1.0 - rng.uniform(0.2, 0.5) * mark + smooth_noise(2.0) * 0.04
-        colour = rng.uniform(60, 220, 3)
+            if style == 0:
+                mark = (np.floor(along / period) + np.floor(across / period)) % 2
+            elif style == 1:
+                mark = (np.floor(across / period) % 2).astype(np.float32)
+            else:
+                mark = ((along % period - period / 2) ** 2 + (across % period - period / 2) ** 2
+                        < (0.3 * period) ** 2).astype(np.float32)
+            mark = cv2.GaussianBlur(mark.astype(np.float32), (0, 0), 0.8)
+            value = 1.0 - rng.uniform(0.2, 0.5) * mark + smooth_noise(2.0) * 0.04
+            colour = rng.uniform(60, 220, 3)
     # Light or dark, sometimes as light as the paper's shadowed side.
     colour = colour * rng.uniform(0.5, 1.15)
     return np.clip(value[..., None] * colour.astype(np.float32), 0, 255).astype(np.float32)
+
+
+def _speckled(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """Brightness of a speckled surface around 1.0: dark and light flecks of mixed sizes
+    (1-6 pixels across, some clumped), scattered at random over 2-45% of it, some faint,
+    some as dark as ink."""
+    value = np.ones((height, width), np.float32)
+    for sign in (-1.0, 1.0):
+        for _ in range(int(rng.integers(1, 4))):
+            size = rng.uniform(0.6, 2.5)
+            cover = rng.uniform(0.02, 0.15)
+            seeds = (rng.random((height, width)) < cover / (7 * size * size)).astype(np.float32)
+            seeds *= rng.uniform(0.3, 1.0, (height, width)).astype(np.float32)
+            spots = cv2.GaussianBlur(seeds, (0, 0), size) * (2 * np.pi * size * size)
+            depth = rng.uniform(0.25, 0.7) if sign < 0 else rng.uniform(0.05, 0.25)
+            value += sign * depth * np.clip(1.6 * spots, 0, 1)
+    return value
 
 
 def _curled(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
