@@ -306,10 +306,14 @@ class Reader:
             # of go (judged at the default threshold, whatever the caller's), before the
             # page's spacing is learnt from what is left.
             every = [digit for read, _ in found for digit in read]
-            crowded = iter(in_unsure_crowds(np.array([digit[0] for digit in every]).reshape(-1, 4),
-                                            np.array([digit[2] < DEFAULT_MIN_CONFIDENCE for digit in every])))
+            in_crowds = in_unsure_crowds(np.array([digit[0] for digit in every]).reshape(-1, 4),
+                                         np.array([digit[2] < DEFAULT_MIN_CONFIDENCE for digit in every]))
+            crowded = iter(in_crowds)
             kept = [([digit for digit in read if not next(crowded)], said) for read, said in found]
             found = [(read, said) for read, said in kept if read]
+            if in_crowds.any():
+                plan.notes.append(f"{int(in_crowds.sum())} marks read as digits in crowds of unsure ones "
+                                  "(a desk's or a cloth's texture) were left out")
         breaks = _line_breaks([[digit[0] for digit in read] for read, _ in found])
         if one_line:
             # A picture of one line has no page to learn the writer's spacing from; there
