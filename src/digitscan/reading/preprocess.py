@@ -567,7 +567,7 @@ def _find_sheet(grey: np.ndarray) -> tuple[np.ndarray | None, tuple[np.ndarray, 
     if corners is None:
         # A speckled desk (granite, terrazzo, a dotted print) as light as the paper, or
         # lighter: the light region ran out over it. Its specks make it desk.
-        speckled = _speckled(grey, copy[0].shape)
+        speckled = _speckled(grey, copy[0])
         bare = None if speckled is None else _sheet_region(grey, speckled=speckled, copy=copy)
         if bare is not None:
             bare_corners = _sheet_corners(bare)
@@ -1036,20 +1036,33 @@ def _sheet_region(grey: np.ndarray, even_only: bool = False, speckled: np.ndarra
 # this share of a window of _SPECKLE_WINDOW pixels around.
 _SPECKLE_CONTRAST, _SPECKLE_AREA = 16, 8
 _SPECKLE_WINDOW, _SPECKLE_COVER = 41, 0.01
+# The cheap first look, in the shrunk copy itself: marks this many levels dark, of at most
+# this many pixels, on at least this share of it.
+_SPECKLE_CONTRAST_SMALL, _SPECKLE_AREA_SMALL, _SPECKS_SMALL = 12, 4, 0.001
 # A speckled desk is one part of at least this share of the photo; parts under
 # _SPECKLE_PART of it are left alone. A sheet's region found without heeding speckle is
 # given up for one that does where this share of it is speckled (``_holds_speckle``).
 _SPECKLED_SHARE, _SPECKLE_PART, _SPECKLE_HELD = 0.1, 0.01, 0.1
 
 
-def _speckled(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
-    """The parts of the photo strewn with specks, as a mask of ``shape`` (the shrunk copy's):
+def _speckled(grey: np.ndarray, small: np.ndarray) -> np.ndarray | None:
+    """The parts of the photo strewn with specks, as a mask the shape of its shrunk copy
+    ``small``:
     a granite-look worktop, terrazzo or a dotted print, as light as paper once its specks
     are closed over, so that the sheet's region ran out over it and its specks were read as
     hundreds of digits. Paper holds strokes, not specks: marks of at most 8 pixels (strokes
     and print join into larger ones) covered 1% of a 41-pixel window around on no part of a
     sheet in 80 real sudoku photos (train/); a speckled desk's did on 18-45% of the photo
     in one piece. None where no speckled part covers 10% of the photo."""
+    # First, cheaply, in the shrunk copy: a speckled desk leaves specks of 4 pixels or less
+    # there on 0.19% of it or more (20 photos, real and simulated), a clean page on none.
+    # Most photos and every scan stop here (a 1-MP page: 4 ms saved).
+    marks = ((_paper_light(small).astype(np.int16) - small) > _SPECKLE_CONTRAST_SMALL).view(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    specks = stats[:, cv2.CC_STAT_AREA] <= _SPECKLE_AREA_SMALL
+    specks[0] = False
+    if int(stats[specks, cv2.CC_STAT_AREA].sum()) < _SPECKS_SMALL * small.size:
+        return None
     scale = 2 * _SHEET_SIDE / max(grey.shape)
     fine = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
     marks = ((_paper_light(fine).astype(np.int16) - fine) > _SPECKLE_CONTRAST).view(np.uint8)
@@ -1057,7 +1070,7 @@ def _speckled(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
     specks = stats[:, cv2.CC_STAT_AREA] <= _SPECKLE_AREA
     specks[0] = False
     cover = cv2.blur(specks[labels].astype(np.float32), (_SPECKLE_WINDOW, _SPECKLE_WINDOW))
-    speckled = (cv2.resize(cover, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    speckled = (cv2.resize(cover, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
                 > _SPECKLE_COVER).view(np.uint8)
     count, parts, stats, _ = cv2.connectedComponentsWithStats(speckled, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
