@@ -735,7 +735,8 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     inside = _holes_filled(inside)
     # The sheet's own edge is left out with the desk.
     edge = np.ones((7, 7), np.uint8)
-    if _leaves_the_writing_out(small, cv2.erode(inside, edge)):
+    smooth = _paper_light(small)
+    if _leaves_the_writing_out(small, smooth, cv2.erode(inside, edge)):
         # The light region is a window or a wall behind the sheet, not the sheet: the rest
         # of the photo is cut out instead, the bare light painted over.
         inside = cv2.erode(255 - inside, edge)
@@ -750,7 +751,7 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     y1 = min(grey.shape[0], int(math.ceil((y + h) / scale)))
     crop = grey[y0:y1, x0:x1]
     back = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-    if _left_out_is_shadowed_paper(small, inside, box):
+    if _left_out_is_shadowed_paper(small, smooth, inside, box):
         # What the light region left out of its box is the sheet in a shadow, writing and
         # all: the box is read whole.
         return crop, back
@@ -783,33 +784,30 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 _SHADOWED_EVEN, _SHADOWED_MARKS, _SHADOWED_STROKES = 0.55, (0.05, 0.25), 0.8
 
 
-def _left_out_is_shadowed_paper(small: np.ndarray, inside: np.ndarray,
+def _left_out_is_shadowed_paper(small: np.ndarray, smooth: np.ndarray, inside: np.ndarray,
                                 box: tuple[slice, slice]) -> bool:
-    """Whether the part of a cut-out sheet's ``box`` in the shrunk photo ``small`` that its
-    region (``inside``, 0/255) leaves out is the sheet in a shadow rather than desk: mostly
-    even, like paper, and marked with strokes, like writing. A phone's or a hand's shadow
-    over a sheet photographed close takes it down to the desk's shade, and it runs off the
-    picture, so the shadowed part joins no sheet (``_with_shadowed_paper``): painted over
-    as desk, its writing was lost (real sudoku photos, val/: 6-14 of 81 digits read on the
-    worst). On the 75 photos of train/ and val/ whose sheet is cut out, the part left out
-    held 55-87% even paper, 5.8-20% marks and 80-96% strokes on those it mended (16 photos,
-    6-36 more digits each); a desk, speckle or a second page left out came under one of the
-    three. Wood grain closed over is even too, and its lines are strokes, but they mark the
-    whole of it: 29-32% on two simulated desks that passed the rest."""
+    """Whether the part of a cut-out sheet's ``box`` in the shrunk photo ``small`` (its
+    paper's light: ``smooth``) that its region (``inside``, 0/255) leaves out is the sheet
+    in a shadow rather than desk: mostly even, like paper, and marked with strokes, like
+    writing. A phone's or a hand's shadow over a sheet photographed close takes it down to
+    the desk's shade, and it runs off the picture, so the shadowed part joins no sheet
+    (``_with_shadowed_paper``): painted over as desk, its writing was lost (real sudoku
+    photos, val/: 6-14 of 81 digits read on the worst). On the 75 photos of train/ and
+    val/ whose sheet is cut out, the part left out held 55-87% even paper, 5.8-20% marks
+    and 80-96% strokes on those it mended (16 photos, 6-36 more digits each); a desk,
+    speckle or a second page left out came under one of the three. Wood grain closed over
+    is even too, and its lines are strokes, but they mark the whole of it: 29-32% on two
+    simulated desks that passed the rest."""
     left = inside[box] == 0
     if left.sum() < 0.01 * small.size:
         return False
-    smooth = _paper_light(small)
     even = (_fine_detail(smooth) < _PAPER_DETAIL)[box]
     if float(even[left].mean()) < _SHADOWED_EVEN:
         return False
     marks = ((smooth.astype(np.int16) - small)[box] > _MARK_CONTRAST) & left
     if not _SHADOWED_MARKS[0] * left.sum() <= marks.sum() < _SHADOWED_MARKS[1] * left.sum():
         return False
-    _, _, stats, _ = cv2.connectedComponentsWithStats(marks.view(np.uint8), connectivity=8)
-    widths, heights, areas = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    strokes = (np.maximum(widths, heights) >= 8) & (areas <= 0.5 * widths * heights)
-    return int(areas[strokes].sum()) >= _SHADOWED_STROKES * int(areas.sum())
+    return _in_strokes(marks) >= _SHADOWED_STROKES * int(marks.sum())
 
 
 # Thin dark marks (strokes, printed lines) against the paper's light closed over them, in
@@ -817,12 +815,12 @@ def _left_out_is_shadowed_paper(small: np.ndarray, inside: np.ndarray,
 _MARK_CONTRAST = 24
 
 
-def _leaves_the_writing_out(small: np.ndarray, inside: np.ndarray) -> bool:
+def _leaves_the_writing_out(small: np.ndarray, smooth: np.ndarray, inside: np.ndarray) -> bool:
     """Whether the light region to be cut out as the sheet (``inside``, 0/255 in the shrunk
-    photo ``small``) is bare while the rest of the photo holds writing: a sheet held up
-    against a window or a white wall, which are lighter than the paper. Cut out, the window
-    was read and the sheet painted over (real sudoku photos, train/: 5 of 80 read nothing,
-    or nearly).
+    photo ``small``, whose paper's light is ``smooth``) is bare while the rest of the photo
+    holds writing: a sheet held up against a window or a white wall, which are lighter than
+    the paper. Cut out, the window was read and the sheet painted over (real sudoku photos,
+    train/: 5 of 80 read nothing, or nearly).
 
     Bare: under 1% of the region's pixels are thin dark marks (every sheet of those 80 that
     was read had 5% or more, and their bare windows 0.6% at most). The rest holds writing:
@@ -832,7 +830,7 @@ def _leaves_the_writing_out(small: np.ndarray, inside: np.ndarray) -> bool:
     into specks at this scale, and a dotted desk's dots are round and full (at most 55% in
     strokes on 660 simulated photos of blank sheets on desks, seeds 3000-3259, 5000-5199
     and 7000-7199; 71-82% for the sheets and print beside those windows)."""
-    marks = (_paper_light(small).astype(np.int16) - small) > _MARK_CONTRAST
+    marks = (smooth.astype(np.int16) - small) > _MARK_CONTRAST
     region = inside > 0
     inside_marks, outside_marks = int(marks[region].sum()), int(marks[~region].sum())
     inside_area, outside_area = int(region.sum()), int(region.size - region.sum())
@@ -840,12 +838,17 @@ def _leaves_the_writing_out(small: np.ndarray, inside: np.ndarray) -> bool:
         return False
     if not (0.03 * outside_area <= outside_marks < 0.15 * outside_area and outside_marks > 10 * inside_marks):
         return False
-    _, _, stats, _ = cv2.connectedComponentsWithStats((marks & ~region).view(np.uint8), connectivity=8)
+    return _in_strokes(marks & ~region) >= 0.6 * outside_marks
+
+
+def _in_strokes(marks: np.ndarray) -> int:
+    """How many pixels of the boolean ``marks`` lie in strokes: marks 8 pixels long or more,
+    and thin (a stroke covers at most half its box; a printed dot's disc covers three
+    quarters)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(marks.view(np.uint8), connectivity=8)
     widths, heights, areas = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    # Thin: a stroke covers at most half its box; a printed dot's disc covers three quarters.
     strokes = (np.maximum(widths, heights) >= 8) & (areas <= 0.5 * widths * heights)
-    in_strokes = int(areas[strokes].sum())
-    return in_strokes >= 0.6 * outside_marks
+    return int(areas[strokes].sum())
 
 
 def _holes_filled(inside: np.ndarray) -> np.ndarray:
@@ -1047,9 +1050,8 @@ _SPECKLED_SHARE, _SPECKLE_PART, _SPECKLE_HELD = 0.1, 0.01, 0.1
 
 def _speckled(grey: np.ndarray, small: np.ndarray) -> np.ndarray | None:
     """The parts of the photo strewn with specks, as a mask the shape of its shrunk copy
-    ``small``:
-    a granite-look worktop, terrazzo or a dotted print, as light as paper once its specks
-    are closed over, so that the sheet's region ran out over it and its specks were read as
+    ``small``: a granite-look worktop, terrazzo or a dotted print, as light as paper once
+    its specks are closed over, so that the sheet's region ran out over it and its specks were read as
     hundreds of digits. Paper holds strokes, not specks: marks of at most 8 pixels (strokes
     and print join into larger ones) covered 1% of a 41-pixel window around on no part of a
     sheet in 80 real sudoku photos (train/); a speckled desk's did on 18-45% of the photo
@@ -1057,19 +1059,12 @@ def _speckled(grey: np.ndarray, small: np.ndarray) -> np.ndarray | None:
     # First, cheaply, in the shrunk copy: a speckled desk leaves specks of 4 pixels or less
     # there on 0.19% of it or more (20 photos, real and simulated), a clean page on none.
     # Most photos and every scan stop here (a 1-MP page: 4 ms saved).
-    marks = ((_paper_light(small).astype(np.int16) - small) > _SPECKLE_CONTRAST_SMALL).view(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
-    specks = stats[:, cv2.CC_STAT_AREA] <= _SPECKLE_AREA_SMALL
-    specks[0] = False
-    if int(stats[specks, cv2.CC_STAT_AREA].sum()) < _SPECKS_SMALL * small.size:
+    if _specks(small, _SPECKLE_CONTRAST_SMALL, _SPECKLE_AREA_SMALL).mean() < _SPECKS_SMALL:
         return None
     scale = 2 * _SHEET_SIDE / max(grey.shape)
     fine = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
-    marks = ((_paper_light(fine).astype(np.int16) - fine) > _SPECKLE_CONTRAST).view(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
-    specks = stats[:, cv2.CC_STAT_AREA] <= _SPECKLE_AREA
-    specks[0] = False
-    cover = cv2.blur(specks[labels].astype(np.float32), (_SPECKLE_WINDOW, _SPECKLE_WINDOW))
+    specks = _specks(fine, _SPECKLE_CONTRAST, _SPECKLE_AREA)
+    cover = cv2.blur(specks.astype(np.float32), (_SPECKLE_WINDOW, _SPECKLE_WINDOW))
     speckled = (cv2.resize(cover, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
                 > _SPECKLE_COVER).view(np.uint8)
     count, parts, stats, _ = cv2.connectedComponentsWithStats(speckled, connectivity=8)
@@ -1080,6 +1075,16 @@ def _speckled(grey: np.ndarray, small: np.ndarray) -> np.ndarray | None:
     # a photo's noise leave scattered bits (5-6% of three photos in all, 2% at most in one
     # piece, and taken for desk there they cut pages in two).
     return np.isin(parts, 1 + np.flatnonzero(areas >= _SPECKLE_PART * speckled.size))
+
+
+def _specks(image: np.ndarray, contrast: int, largest: int) -> np.ndarray:
+    """Where ``image`` holds specks: dark marks at least ``contrast`` grey levels under its
+    paper's light (``_paper_light``), of at most ``largest`` pixels each."""
+    marks = ((_paper_light(image).astype(np.int16) - image) > contrast).view(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    small_enough = stats[:, cv2.CC_STAT_AREA] <= largest
+    small_enough[0] = False
+    return small_enough[labels]
 
 
 def _lighter_split(smooth: np.ndarray, level: float) -> tuple[float, np.ndarray] | None:
