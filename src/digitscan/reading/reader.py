@@ -285,10 +285,9 @@ class Reader:
             return Reading.failed(plan.file, plan.page, plan.error, plan.width, plan.height)
         one_line = bool(plan.bands) and plan.bands[0].one_line
         opinions = iter(second)
-        # Each line's digits: (box in working pixels, value, confidence, the three likeliest,
-        # the picture the classifier saw), and the recogniser's own number breaks.
-        found: list[tuple[list[tuple[tuple[int, int, int, int], int, float, list[tuple[int, float]], _Picture]],
-                          list[bool]]] = []
+        # Each line's digits, with their boxes in working pixels (where the page's spacing is
+        # measured), and the recogniser's own number breaks.
+        found: list[tuple[list[tuple[tuple[int, int, int, int], Digit]], list[bool]]] = []
         for line, line_placed in zip(decoded, placed, strict=True):
             line_opinions = [next(opinions) for _ in line_placed]
             if not line.digits:
@@ -298,23 +297,24 @@ class Reader:
                     zip(line_placed, line_opinions, strict=True)):
                 combined = _combine(line.distributions[index], classifier_p)
                 order = np.argsort(-combined)[:3]
-                read.append((box, int(order[0]), float(combined[order[0]]),
-                             [(int(d), float(combined[d])) for d in order], network_input))
+                value, confidence = int(order[0]), float(combined[order[0]])
+                read.append((box, Digit(value, confidence, confidence < self.min_confidence, plan.to_input(box),
+                                        [(int(d), float(combined[d])) for d in order], network_input)))
             found.append((read, list(line.breaks)))
         if not one_line:
             # A desk's speckle or weave read as digits: crowds of digits the reader is unsure
             # of go (judged at the default threshold, whatever the caller's), before the
             # page's spacing is learnt from what is left.
-            every = [digit for read, _ in found for digit in read]
-            in_crowds = in_unsure_crowds(np.array([digit[0] for digit in every]).reshape(-1, 4),
-                                         np.array([digit[2] < DEFAULT_MIN_CONFIDENCE for digit in every]))
+            every = [placed_digit for read, _ in found for placed_digit in read]
+            in_crowds = in_unsure_crowds(np.array([box for box, _ in every]).reshape(-1, 4),
+                                         np.array([digit.confidence < DEFAULT_MIN_CONFIDENCE for _, digit in every]))
             crowded = iter(in_crowds)
-            kept = [([digit for digit in read if not next(crowded)], said) for read, said in found]
+            kept = [([placed_digit for placed_digit in read if not next(crowded)], said) for read, said in found]
             found = [(read, said) for read, said in kept if read]
             if in_crowds.any():
                 plan.notes.append(f"{int(in_crowds.sum())} marks read as digits in crowds of unsure ones "
                                   "(a desk's or a cloth's texture) were left out")
-        breaks = _line_breaks([[digit[0] for digit in read] for read, _ in found])
+        breaks = _line_breaks([[box for box, _ in read] for read, _ in found])
         if one_line:
             # A picture of one line has no page to learn the writer's spacing from; there
             # the recogniser, which saw the line whole, says where numbers part as well.
@@ -322,13 +322,9 @@ class Reader:
                       for line_breaks, (_, line_said) in zip(breaks, found, strict=True)]
         lines: list[Line] = []
         for (read, _), line_breaks in zip(found, breaks, strict=True):
-            digits, text = [], ""
-            for index, (box, value, confidence, likeliest, network_input) in enumerate(read):
-                if index and line_breaks[index - 1]:
-                    text += " "
-                text += str(value)
-                digits.append(Digit(value, confidence, confidence < self.min_confidence, plan.to_input(box),
-                                    likeliest, network_input))
+            digits = [digit for _, digit in read]
+            text = "".join((" " if index and line_breaks[index - 1] else "") + str(digit.digit)
+                           for index, digit in enumerate(digits))
             lines.append(Line(text, _union([d.box for d in digits]), digits))
         all_digits = [d for line in lines for d in line.digits]
         return Reading(plan.file, plan.page, plan.width, plan.height,
