@@ -574,7 +574,7 @@ def _desk_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarra
         period = rng.uniform(10, 50)
         style = rng.integers(0, 4)
         if style == 3:
-            value = _speckled(height, width, rng) + smooth_noise(2.0) * 0.04
+            value = _fleck_brightness(height, width, rng) + smooth_noise(2.0) * 0.04
             colour = rng.uniform(60, 235, 3)
         else:
             if style == 0:
@@ -592,7 +592,7 @@ def _desk_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarra
     return np.clip(value[..., None] * colour.astype(np.float32), 0, 255).astype(np.float32)
 
 
-def _speckled(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+def _fleck_brightness(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """Brightness of a speckled surface around 1.0: dark and light flecks of mixed sizes
     (1-6 pixels across, some clumped), scattered at random over 2-45% of it, some faint,
     some as dark as ink."""
