@@ -183,6 +183,24 @@ def test_digits():
 
 
 @needs_shipped
+def test_many_lines_in_one_call_read_as_each_does_alone(test_digits, monkeypatch) -> None:
+    # One call reads batch after batch, the networks of one while the next is planned; each
+    # line must still get its own reading, in order, the same as read alone.
+    import digitscan.reading.reader as reader_module
+    from digitscan.training.lines import synthesise_line
+
+    monkeypatch.setattr(reader_module, "_PAGES_PER_BATCH", 7)  # 40 lines: five full batches and a part
+    rng = np.random.default_rng(8080)
+    pictures = [synthesise_line(rng, test_digits.images, test_digits.labels)[0] for _ in range(40)]
+    reader = Reader()
+    together = reader.read(pictures, layout="line")
+    alone = [reader.read_array(picture, layout="line") for picture in pictures]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [[d.box for d in r.digits] for r in together] == [[d.box for d in r.digits] for r in alone]
+    assert sum(bool(r.text) for r in together) >= 35
+
+
+@needs_shipped
 def test_reads_synthetic_lines_of_unseen_handwriting(test_digits) -> None:
     from digitscan.training.lines import synthesise_line
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from digitscan.reading.normalise import normalise_like_mnist, stroke_width
 from digitscan.reading.preprocess import (
@@ -16,6 +18,7 @@ from digitscan.reading.preprocess import (
     ink_mask,
     ink_strength,
     pattern_dots,
+    percentile,
     remove_rules,
     rule_skew,
     straighten,
@@ -28,6 +31,28 @@ def stroke_picture(dark_ink: bool = True) -> np.ndarray:
     page = np.full((60, 60), 230, np.uint8)
     cv2.line(page, (30, 10), (30, 50), 30, 3)
     return page if dark_ink else 255 - page
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(8_000, 120_000), st.sampled_from(["uniform", "paper", "levels"]),
+       st.sampled_from([0.0, 1.0, 50.0, 75.0, 99.7, 100.0]))
+@settings(max_examples=60, deadline=None)
+def test_the_bracketed_percentile_is_numpys(seed: int, size: int, kind: str, percent: float) -> None:
+    # The ink map's median and top percentile partition only the values near the answer;
+    # the answer must be numpy's, whatever the values look like (mostly paper with a little
+    # ink, or a few repeated levels where the bracket holds many ties).
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        values = rng.random(size, dtype=np.float32)
+    elif kind == "paper":
+        values = np.maximum(rng.normal(0.0, 0.02, size), 0.0).astype(np.float32)
+        values[rng.random(size) < 0.03] = 0.8
+    else:
+        values = rng.integers(0, 4, size).astype(np.float32)
+    # As the ink map gives them: a 2-D picture, or every other pixel of one (a strided view).
+    picture = values[: size // 100 * 100].reshape(-1, 100)
+    for given_values in (picture, picture[::2, ::2]):
+        expected = float(np.percentile(given_values, percent))
+        assert percentile(given_values, percent) == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 
 def test_polarity_is_found_both_ways() -> None:

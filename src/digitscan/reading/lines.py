@@ -149,23 +149,16 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
     best = best_path(steps)
     digits: list[int] = []
     spans: list[tuple[int, int]] = []
-    confidences: list[float] = []
-    top3: list[list[tuple[int, float]]] = []
-    distributions: list[np.ndarray] = []
+    surest: list[int] = []  # each digit's surest step, where its probabilities are taken
     breaks: list[bool] = []
     pending_break = False
     previous = BLANK
-    for t, symbol in enumerate(best):
-        symbol = int(symbol)
+    for t, symbol in enumerate(best.tolist()):
         if symbol == previous and symbol != BLANK:
             if symbol != SPACE and digits:
-                first, _ = spans[-1]
-                spans[-1] = (first, t)
-                confidence = float(steps[t, symbol])
-                if confidence > confidences[-1]:
-                    confidences[-1] = confidence
-                    top3[-1] = _top3(steps[t])
-                    distributions[-1] = _digit_distribution(steps[t])
+                spans[-1] = (spans[-1][0], t)
+                if steps[t, symbol] > steps[surest[-1], symbol]:
+                    surest[-1] = t
             continue
         previous = symbol
         if symbol == BLANK:
@@ -178,9 +171,17 @@ def decode(probabilities: np.ndarray, length: int | None = None) -> DecodedLine:
         pending_break = False
         digits.append(symbol - 1)
         spans.append((t, t))
-        confidences.append(float(steps[t, symbol]))
-        top3.append(_top3(steps[t]))
-        distributions.append(_digit_distribution(steps[t]))
+        surest.append(t)
+    # The digits' probabilities at their surest steps, all at once rather than per digit
+    # (a tenth of a line's decoding went on per-digit numpy calls).
+    rows = steps[surest]
+    confidences = rows[np.arange(len(digits)), np.array(digits, np.int64) + 1].tolist() if digits else []
+    digit_probabilities = rows[:, 1:11].astype(np.float32)
+    distributions = list(digit_probabilities / np.maximum(digit_probabilities.sum(axis=1, keepdims=True), 1e-12))
+    totals = digit_probabilities.sum(axis=1).tolist()
+    order = np.argsort(-digit_probabilities, axis=1)[:, :3].tolist()
+    top3 = [[(d, float(row[d]) / (total or 1.0)) for d in ranked]
+            for row, ranked, total in zip(digit_probabilities.tolist(), order, totals, strict=True)]
     text = "".join((" " if i and breaks[i - 1] else "") + str(d) for i, d in enumerate(digits))
     return DecodedLine(text, digits, spans, confidences, top3, breaks, distributions)
 
@@ -223,8 +224,14 @@ def _likeliest_text(steps: np.ndarray, beam: int = _BEAM) -> tuple[int, ...]:
     highest probability summed over all the step-by-step paths that spell it."""
     # prefix -> (probability of paths ending in a blank, ending in its last symbol)
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
-    for row in steps:
-        candidates = [int(c) for c in np.flatnonzero(row >= 1e-4) if c != BLANK]
+    # Python floats and lists, found for all steps at once: numpy scalars and one
+    # flatnonzero per step took half the search's time. The same sums in the same order.
+    rows = steps.tolist()
+    candidates_at: list[list[int]] = [[] for _ in rows]
+    for t, symbol in zip(*(index.tolist() for index in np.nonzero(steps >= 1e-4)), strict=True):
+        if symbol != BLANK:
+            candidates_at[t].append(symbol)
+    for row, candidates in zip(rows, candidates_at, strict=True):
         grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (ends_blank, ends_symbol) in beams.items():
             total = ends_blank + ends_symbol
@@ -279,21 +286,6 @@ def _aligned(steps: np.ndarray, text: tuple[int, ...]) -> np.ndarray:
     return path
 
 
-def _digit_distribution(step: np.ndarray) -> np.ndarray:
-    """The ten digits' probabilities at one step, renormalised over the digits alone."""
-    digits = step[1:11].astype(np.float32)
-    return digits / max(float(digits.sum()), 1e-12)
-
-
-def _top3(step: np.ndarray) -> list[tuple[int, float]]:
-    """The three likeliest digits at one step, their probabilities renormalised over the
-    digits alone (blank and break are not digits)."""
-    digit_probabilities = step[1:11]
-    total = float(digit_probabilities.sum()) or 1.0
-    order = np.argsort(-digit_probabilities)[:3]
-    return [(int(d), float(digit_probabilities[d]) / total) for d in order]
-
-
 class LineRecogniser:
     """The line network in ONNX Runtime: ``read_lines`` takes ``line_input`` arrays and
     returns one ``DecodedLine`` each, batching lines of similar width together."""
@@ -327,13 +319,18 @@ class LineRecogniser:
         return self.session.run(None, {self.input_name: batch})[0]
 
     def read_lines(self, lines: list[np.ndarray], batch_pixels: int = 1 << 17) -> list[DecodedLine]:
-        """Decode every line; lines are sorted by width and padded with paper (0) to the
-        widest in their batch, so a batch wastes little work on padding.
+        """Decode every line (``line_probabilities``, then ``decode`` each)."""
+        return [decode(steps) for steps in self.line_probabilities(lines, batch_pixels)]
+
+    def line_probabilities(self, lines: list[np.ndarray], batch_pixels: int = 1 << 17) -> list[np.ndarray]:
+        """The network's (steps, 12) probabilities for each line, its own steps only; lines
+        are sorted by width and padded with paper (0) to the widest in their batch, so a
+        batch wastes little work on padding.
 
         Batches of about 130,000 input pixels (a dozen lines of 8 digits) rather than a
         million: a layer's activations then stay in the CPU's caches. 600 lines of 6-10
         digits, network and decoding: 2.5-3.0 -> 2.1-2.3 ms a line (2-core AMD EPYC)."""
-        results: list[DecodedLine | None] = [None] * len(lines)
+        results: list[np.ndarray | None] = [None] * len(lines)
         order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
         start = 0
         while start < len(order):
@@ -352,6 +349,6 @@ class LineRecogniser:
             probabilities = self.probabilities(batch)
             for row, index in enumerate(chunk):
                 steps = lines[index].shape[1] // COLUMNS_PER_STEP
-                results[index] = decode(probabilities[row], steps)
+                results[index] = probabilities[row, : steps or len(probabilities[row])]
             start = stop
         return results  # type: ignore[return-value]
