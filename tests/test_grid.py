@@ -136,6 +136,15 @@ def test_cli_reads_a_grid_as_json_cells(shared_dir: Path) -> None:
     assert data["text"].splitlines()[0].split(" ")[0] == str(labels[0, 0])
 
 
+def read_as_a_page(reader: Reader, shared_dir: Path, name: str,
+                   split: str = "train") -> tuple[Reading, float, int, int]:
+    """A real sudoku photo read as a page (it must read), and ``grid_digits_read`` of it."""
+    photo, labels = sudoku_photo(shared_dir, name, split)
+    reading = reader.read(photo, layout="page")[0]
+    assert reading.ok, reading.error
+    return (reading, *grid_digits_read(reading, labels))
+
+
 def grid_digits_read(reading: Reading, labels: np.ndarray) -> tuple[float, int, int]:
     """(share of the grid's digits read in order, digits in the grid, digits read) for a
     photo read as a page, as the best of the grid's turns (the photo may be sideways)."""
@@ -153,10 +162,7 @@ def grid_digits_read(reading: Reading, labels: np.ndarray) -> tuple[float, int, 
 def test_a_sheet_held_against_a_window_is_read_as_a_page(reader: Reader, shared_dir: Path, name: str) -> None:
     """The window behind the sheet is lighter than the paper: cut out as "the sheet", it
     was read instead of the sudoku (nothing, or a few digits, of 33-45)."""
-    photo, labels = sudoku_photo(shared_dir, name)
-    reading = reader.read(photo, layout="page")[0]
-    assert reading.ok, reading.error
-    best, _, _ = grid_digits_read(reading, labels)
+    reading, best, _, _ = read_as_a_page(reader, shared_dir, name)
     assert best >= 0.9, (best, reading.text)
 
 
@@ -167,10 +173,7 @@ def test_a_book_on_a_speckled_worktop_is_read_without_the_speckle(reader: Reader
     """A granite-look worktop as light as the page, or lighter: the sheet's region ran out
     over it and its flecks were read as 99-520 digits beside 29-34 written, which also
     spoilt the text height (16-27 of the grid's digits read)."""
-    photo, labels = sudoku_photo(shared_dir, name)
-    reading = reader.read(photo, layout="page")[0]
-    assert reading.ok, reading.error
-    best, written, read = grid_digits_read(reading, labels)
+    reading, best, written, read = read_as_a_page(reader, shared_dir, name)
     assert best >= 0.9, (best, reading.text)
     # The book's other page (a calendar, last week's solution) is read too: at most as many
     # digits again as the grid holds.
@@ -183,10 +186,7 @@ def test_a_sheet_half_in_a_phones_shadow_is_read_whole(reader: Reader, shared_di
     """A phone's shadow over a sheet photographed close, running off the picture: the lit
     part alone was cut out as the sheet and the shadowed part, writing and all, painted
     over as desk (37 of 81, 47 of 81 and 1 of 34 digits read)."""
-    photo, labels = sudoku_photo(shared_dir, name, split="val")
-    reading = reader.read(photo, layout="page")[0]
-    assert reading.ok, reading.error
-    best, written, read = grid_digits_read(reading, labels)
+    reading, best, written, read = read_as_a_page(reader, shared_dir, name, split="val")
     assert best >= 0.85, (best, reading.text)
     assert read <= 1.2 * written, (read, written)
 
@@ -197,10 +197,7 @@ def test_a_lit_wall_taken_for_the_sheet_does_not_hide_the_page(reader: Reader, s
     light cut out as "the sheet" held a corner of the grid, and the rest was painted over
     (14 of 81 and 14 of 38 digits read). The cut holds less writing than the rest of the
     photo, so the photo is read whole as well and the surer reading is kept, which says so."""
-    photo, labels = sudoku_photo(shared_dir, name, split="val")
-    reading = reader.read(photo, layout="page")[0]
-    assert reading.ok, reading.error
-    best, written, read = grid_digits_read(reading, labels)
+    reading, best, written, read = read_as_a_page(reader, shared_dir, name, split="val")
     assert best >= 0.9, (best, reading.text)
     assert read <= 1.3 * written, (read, written)
     assert any("whole photo was read" in note for note in reading.notes), reading.notes

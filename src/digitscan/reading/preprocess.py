@@ -153,6 +153,15 @@ def percentile(values: np.ndarray, percent: float) -> float:
     return first + (second - first) * (rank - low_rank)
 
 
+def mask_sums(mask: np.ndarray, axis: int) -> np.ndarray:
+    """How many pixels of a boolean mask are set in each column (axis 0) or row (axis 1).
+    OpenCV sums in a few microseconds what numpy's sum or mean of booleans takes 30 for, a
+    tenth of the planning of a line."""
+    if not mask.size:
+        return np.zeros(mask.shape[1 - axis], np.int32)
+    return cv2.reduce(np.ascontiguousarray(mask).view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+
+
 def dark_border(grey: np.ndarray, dark_ink: bool = True) -> tuple[int, int, int, int]:
     """The part of a crop of writing inside any dark border along its edges, as (x0, y0,
     x1, y1): a scanner's black margin, the desk or the shadow beside a cut-out register
@@ -167,9 +176,7 @@ def dark_border(grey: np.ndarray, dark_ink: bool = True) -> tuple[int, int, int,
     dark = values < 0.55 * paper
     box = [0, 0, width, height]
     for axis, size in ((0, width), (1, height)):
-        # The share of dark pixels per column (axis 0) or per row (axis 1); OpenCV sums
-        # in a few microseconds what numpy's mean of booleans takes 30 for.
-        share = cv2.reduce(dark.view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / grey.shape[axis]
+        share = mask_sums(dark, axis) / grey.shape[axis]  # per column (axis 0) or per row (axis 1)
         border = share > 0.6
         start = int(np.argmin(border)) if border[0] else 0
         stop = size - int(np.argmin(border[::-1])) if border[-1] else size

@@ -65,6 +65,7 @@ from .preprocess import (
     ink_is_dark,
     ink_mask,
     ink_strength,
+    mask_sums,
     pattern_dots,
     remove_rules,
     rule_skew,
@@ -821,12 +822,12 @@ def _separate_rows_of_writing(mask: np.ndarray) -> int:
     # Columns inked down most of the picture (a margin line, the sheet's edge) would join
     # every row to the next; they are left out, and a row counts as inked only beside the
     # rows of writing, not for a speck or two of noise.
-    # (OpenCV's sums, and the tall columns' ink taken off each row's rather than a copy of
-    # the mask without them: this took a tenth of a line's planning.)
-    tall = _sums(mask, 0) >= 0.3 * mask.shape[0]
-    per_row = _sums(mask, 1)
+    # (The tall columns' ink is taken off each row's rather than sums over a copy of the
+    # mask without them.)
+    tall = mask_sums(mask, 0) >= 0.3 * mask.shape[0]
+    per_row = mask_sums(mask, 1)
     if tall.any():
-        per_row = per_row - _sums(mask[:, tall], 1)
+        per_row = per_row - mask_sums(mask[:, tall], 1)
     if not per_row.any():
         return 0
     width = mask.shape[1] - int(np.count_nonzero(tall))
@@ -841,13 +842,6 @@ def _separate_rows_of_writing(mask: np.ndarray) -> int:
     heights = np.array([b - a for a, b in bands], float)
     inks = np.array([per_row[a:b].sum() for a, b in bands], float)
     return int(((heights >= 0.5 * heights.max()) & (inks >= 0.2 * inks.max())).sum())
-
-
-def _sums(mask: np.ndarray, axis: int) -> np.ndarray:
-    """How many pixels of a boolean mask are set in each column (axis 0) or row (axis 1)."""
-    if not mask.size:
-        return np.zeros(mask.shape[1 - axis], np.int32)
-    return cv2.reduce(np.ascontiguousarray(mask).view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
 
 
 def _add_band(plan: _Plan, ink: np.ndarray, box: tuple[int, int, int, int], text_height: float) -> None:
