@@ -803,14 +803,17 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
     # The sheet's own edge is left out with the desk.
     edge = np.ones((7, 7), np.uint8)
     smooth = _paper_light(small)
+    # Thin dark marks (strokes, print) against the paper's light closed over them, once for
+    # the three questions below.
+    marks = (smooth.astype(np.int16) - small) > _MARK_CONTRAST
     in_doubt = False
-    if _leaves_the_writing_out(small, smooth, cv2.erode(inside, edge)):
+    if _leaves_the_writing_out(marks, cv2.erode(inside, edge)):
         # The light region is a window or a wall behind the sheet, not the sheet: the rest
         # of the photo is cut out instead, the bare light painted over.
         inside = cv2.erode(255 - inside, edge)
     else:
         inside = cv2.erode(inside, edge)
-        in_doubt = _cut_holds_less_writing(small, smooth, inside)
+        in_doubt = _cut_holds_less_writing(marks, inside)
     x, y, w, h = cv2.boundingRect(inside)
     if w == 0 or h == 0:
         return SheetCut(grey, None)
@@ -820,7 +823,7 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
     y1 = min(grey.shape[0], int(math.ceil((y + h) / scale)))
     crop = grey[y0:y1, x0:x1]
     back = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-    if _left_out_is_shadowed_paper(small, smooth, inside, box):
+    if _left_out_is_shadowed_paper(smooth, marks, inside, box):
         # What the light region left out of its box is the sheet in a shadow, writing and
         # all: the box is read whole.
         return SheetCut(crop, back, in_doubt)
@@ -846,18 +849,17 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
     return SheetCut(sheet, back, in_doubt)
 
 
-def _cut_holds_less_writing(small: np.ndarray, smooth: np.ndarray, inside: np.ndarray) -> bool:
-    """Whether the sheet's region (``inside``, 0/255 in the shrunk photo ``small``, whose
-    paper's light is ``smooth``) covers a third of the photo or less and holds fewer
-    pixels in strokes than the rest of it. On the real sudoku photos (train/ and val/, 160)
-    this picked out the photos where a lit wall, a patch of sun or a strip of light beside
-    the page in shade was cut out as the sheet and the grid painted over (14 of 81 and
-    14 of 38 digits read on the worst), and some where the cut was right (a page photographed from
-    afar, a facing page full of print): a doubt, not a verdict."""
+def _cut_holds_less_writing(marks: np.ndarray, inside: np.ndarray) -> bool:
+    """Whether the sheet's region (``inside``, 0/255 in the shrunk photo whose thin dark
+    marks are ``marks``) covers a third of the photo or less and holds fewer pixels in
+    strokes than the rest of it. On the real sudoku photos (train/ and val/, 160) this
+    picked out the photos where a lit wall, a patch of sun or a strip of light beside the
+    page in shade was cut out as the sheet and the grid painted over (14 of 81 and 14 of
+    38 digits read on the worst), and some where the cut was right (a page photographed
+    from afar, a facing page full of print): a doubt, not a verdict."""
     region = inside > 0
     if region.mean() > 1 / 3:
         return False
-    marks = (smooth.astype(np.int16) - small) > _MARK_CONTRAST
     return _in_strokes(marks & ~region) > _in_strokes(marks & region)
 
 
@@ -868,10 +870,10 @@ def _cut_holds_less_writing(small: np.ndarray, smooth: np.ndarray, inside: np.nd
 _SHADOWED_EVEN, _SHADOWED_MARKS, _SHADOWED_STROKES = 0.55, (0.05, 0.25), 0.8
 
 
-def _left_out_is_shadowed_paper(small: np.ndarray, smooth: np.ndarray, inside: np.ndarray,
+def _left_out_is_shadowed_paper(smooth: np.ndarray, marks: np.ndarray, inside: np.ndarray,
                                 box: tuple[slice, slice]) -> bool:
-    """Whether the part of a cut-out sheet's ``box`` in the shrunk photo ``small`` (its
-    paper's light: ``smooth``) that its region (``inside``, 0/255) leaves out is the sheet
+    """Whether the part of a cut-out sheet's ``box`` in the shrunk photo (its paper's
+    light: ``smooth``, its thin dark marks: ``marks``) that its region (``inside``, 0/255) leaves out is the sheet
     in a shadow rather than desk: mostly even, like paper, and marked with strokes, like
     writing. A phone's or a hand's shadow over a sheet photographed close takes it down to
     the desk's shade, and it runs off the picture, so the shadowed part joins no sheet
@@ -883,12 +885,12 @@ def _left_out_is_shadowed_paper(small: np.ndarray, smooth: np.ndarray, inside: n
     is even too, and its lines are strokes, but they mark the whole of it: 29-32% on two
     simulated desks that passed the rest."""
     left = inside[box] == 0
-    if left.sum() < 0.01 * small.size:
+    if left.sum() < 0.01 * smooth.size:
         return False
     even = (_fine_detail(smooth) < _PAPER_DETAIL)[box]
     if float(even[left].mean()) < _SHADOWED_EVEN:
         return False
-    marks = ((smooth.astype(np.int16) - small)[box] > _MARK_CONTRAST) & left
+    marks = marks[box] & left
     if not _SHADOWED_MARKS[0] * left.sum() <= marks.sum() < _SHADOWED_MARKS[1] * left.sum():
         return False
     return _in_strokes(marks) >= _SHADOWED_STROKES * int(marks.sum())
@@ -899,9 +901,9 @@ def _left_out_is_shadowed_paper(small: np.ndarray, smooth: np.ndarray, inside: n
 _MARK_CONTRAST = 24
 
 
-def _leaves_the_writing_out(small: np.ndarray, smooth: np.ndarray, inside: np.ndarray) -> bool:
+def _leaves_the_writing_out(marks: np.ndarray, inside: np.ndarray) -> bool:
     """Whether the light region to be cut out as the sheet (``inside``, 0/255 in the shrunk
-    photo ``small``, whose paper's light is ``smooth``) is bare while the rest of the photo
+    photo whose thin dark marks are ``marks``) is bare while the rest of the photo
     holds writing: a sheet held up against a window or a white wall, which are lighter than
     the paper. Cut out, the window was read and the sheet painted over (real sudoku photos,
     train/: 5 of 80 read nothing, or nearly).
@@ -914,7 +916,6 @@ def _leaves_the_writing_out(small: np.ndarray, smooth: np.ndarray, inside: np.nd
     into specks at this scale, and a dotted desk's dots are round and full (at most 55% in
     strokes on 660 simulated photos of blank sheets on desks, seeds 3000-3259, 5000-5199
     and 7000-7199; 71-82% for the sheets and print beside those windows)."""
-    marks = (smooth.astype(np.int16) - small) > _MARK_CONTRAST
     region = inside > 0
     inside_marks, outside_marks = int(marks[region].sum()), int(marks[~region].sum())
     inside_area, outside_area = int(region.sum()), int(region.size - region.sum())
