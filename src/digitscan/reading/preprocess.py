@@ -299,12 +299,62 @@ def without_edge_lines(ink: np.ndarray, mask: np.ndarray, text_height: float) ->
     # remove_rules knows them from writing).
     segments = segments[np.abs(segments[:, 3] - segments[:, 1]) >= 0.6 * np.abs(segments[:, 2] - segments[:, 0])]
     segments = segments[~_in_a_pattern(segments, text_height, faint)]
+    if not len(segments):
+        return mask
     lines = np.zeros(mask.shape, np.uint8)
     for x0, y0, x1, y1 in np.round(segments).astype(int):
         cv2.line(lines, (x0, y0), (x1, y1), 1, 5)
     # Only the mask loses them, which decides where lines of writing are: the line
     # recogniser reads the ink itself, so a digit the line crosses is still read whole.
-    return mask & ~lines.view(bool)
+    kept = mask & ~lines.view(bool)
+    # A sheet's edge has paper either side; runs found in a desk's weave have its ink
+    # around them, and cut it into pieces the texture's tests then missed.
+    lone = [_ink_beside(faint, segment, text_height) < _LONE_LINE for segment in segments]
+    if not any(lone):
+        return kept
+    return kept & ~_dashes_along(kept, segments[lone])
+
+
+def _ink_beside(faint: np.ndarray, segment: np.ndarray, text_height: float) -> float:
+    """``_ink_across`` the straight run (x0, y0, x1, y1)."""
+    start, direction = segment[:2], segment[2:] - segment[:2]
+    return _ink_across(faint, start, direction, direction / max(math.hypot(*direction), 1e-9),
+                       text_height)
+
+
+# The most pixels per pixel of length a sheet edge's dash holds.
+_DASH_THICKNESS = 2.5
+# A straight run with less than this share of the faint ink map inked across it (half a
+# text height either side) is a lone line: 0.01-0.14 along blank sheets' edges.
+_LONE_LINE = 0.2
+
+
+def _dashes_along(mask: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """The thin pieces of ``mask`` lying wholly on the straight lines through ``segments``
+    (within 3 pixels), beyond the runs Hough found as well as along them: where a sheet's
+    edge fades, its faint level breaks into dashes too short to join, and each was read as
+    a "1" (blank sheets on desks: 4-6 a page). Writing crossed by the line reaches off it,
+    a digit on its way is thicker than a dash, and both stay."""
+    height, width = mask.shape
+    reach = float(height + width)
+    along = np.zeros(mask.shape, np.uint8)
+    for x0, y0, x1, y1 in segments:
+        step = np.array([x1 - x0, y1 - y0]) / max(math.hypot(x1 - x0, y1 - y0), 1e-9)
+        start = np.round(np.array([x0, y0]) - reach * step).astype(int)
+        end = np.round(np.array([x1, y1]) + reach * step).astype(int)
+        cv2.line(along, (int(start[0]), int(start[1])), (int(end[0]), int(end[1])), 1, 7)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    # Per piece, its pixels on the lines against all its pixels.
+    on_lines = np.bincount(labels[along.view(bool)], minlength=count)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    # A dash is a line's width thick (area over length: 1-1.5 pixels on those sheets); a
+    # digit down whose column Hough found a run is a pen's stroke thick or more (4).
+    thin = areas <= _DASH_THICKNESS * np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    dashes = (on_lines >= 0.9 * areas) & thin
+    dashes[0] = False
+    return dashes[labels]
 
 
 def _in_a_pattern(segments: np.ndarray, text_height: float, faint: np.ndarray,
@@ -778,11 +828,14 @@ def isolate_sheet(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 class SheetCut(NamedTuple):
     """What ``cut_out_sheet`` found: the sheet's picture, the homography back to the photo
-    (None: the photo as it is), and whether the cut is in doubt (``_cut_holds_less_writing``)."""
+    (None: the photo as it is), whether the cut is in doubt (``_cut_holds_less_writing``),
+    and whether the sheet was flattened from its four corners (else cut out to its box,
+    which may hug its writing)."""
 
     picture: np.ndarray
     back: np.ndarray | None
     in_doubt: bool = False
+    flattened: bool = False
 
 
 def cut_out_sheet(grey: np.ndarray) -> SheetCut:
@@ -795,7 +848,7 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
         # A little inside the outline: its edge, and the desk a corner found a pixel or two
         # out lets in, would be read as strokes along the border.
         centre = corners.mean(axis=0)
-        return SheetCut(*flatten_sheet(grey, centre + (corners - centre) * _SHEET_INSET))
+        return SheetCut(*flatten_sheet(grey, centre + (corners - centre) * _SHEET_INSET), flattened=True)
     if region is None:
         return SheetCut(grey, None)
     small, inside, scale = region
@@ -814,6 +867,11 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
     else:
         inside = cv2.erode(inside, edge)
         in_doubt = _cut_holds_less_writing(marks, inside)
+        if in_doubt:
+            # A speckled desk's flecks are marks, some long enough for strokes: they are no
+            # writing to go looking for.
+            speckled = _speckled(grey, small)
+            in_doubt = speckled is None or _cut_holds_less_writing(marks & ~speckled, inside)
     x, y, w, h = cv2.boundingRect(inside)
     if w == 0 or h == 0:
         return SheetCut(grey, None)
@@ -860,7 +918,10 @@ def _cut_holds_less_writing(marks: np.ndarray, inside: np.ndarray) -> bool:
     region = inside > 0
     if region.mean() > 1 / 3:
         return False
-    return _in_strokes(marks & ~region) > _in_strokes(marks & region)
+    # Left out, the writing of those photos made 3.5% of the photo or more in strokes; a
+    # blank sheet's desk, closed over, a few dozen to a few hundred pixels (0.2%).
+    left_out = _in_strokes(marks & ~region)
+    return left_out >= 0.01 * region.size and left_out > _in_strokes(marks & region)
 
 
 # What a sheet's light region leaves out of its box is paper in a shadow where this share

@@ -702,7 +702,7 @@ def _plan_page_lines(plan: _Plan, grey: np.ndarray, isolate: bool = True) -> Non
         plan.error = (f"no writing found: the marks are about {found.text_height:.0f} pixels tall, "
                       "too small to be digits (noise or a fine pattern)")
         return
-    candidates = _away_from_edges(found.candidates, mask.shape)
+    candidates = _away_from_edges(found.candidates, mask.shape, cut.flattened)
     if not candidates:
         plan.error = "no digits found (only specks or lines)"
         return
@@ -955,18 +955,24 @@ def _rough_text_height(mask: np.ndarray) -> float:
     return find_candidates(small).text_height * shrink
 
 
-def _away_from_edges(candidates: list[Candidate], shape: tuple[int, ...]) -> list[Candidate]:
+def _away_from_edges(candidates: list[Candidate], shape: tuple[int, ...],
+                     flattened: bool = False) -> list[Candidate]:
     """Drop candidates touching the picture's border when most do not: on a page those are
     the desk, shadows and the sheet's edge, and a digit cut by the border is unreadable.
-    A tight crop of a number (most candidates touch the border) keeps them all."""
+    A tight crop of a number (most candidates touch the border) keeps them all; a sheet
+    flattened from its corners (``flattened``) is no crop of a number, and a wedge of desk
+    left along its edge, alone on a blank sheet, was read as a "1" (its border within 2% of
+    the sheet's side counts: the ink map fades in the last pixels). A slip cut out to its
+    box may hug its writing, and keeps the rule for crops."""
     height, width = shape[:2]
+    near = int(0.02 * min(height, width)) if flattened else 0
 
     def touches(box: tuple[int, int, int, int]) -> bool:
         x, y, w, h = box
-        return x <= 0 or y <= 0 or x + w >= width or y + h >= height
+        return x <= near or y <= near or x + w >= width - near or y + h >= height - near
 
     inside = [c for c in candidates if not touches(c.box)]
-    return inside if len(inside) >= 0.5 * len(candidates) else candidates
+    return inside if flattened or len(inside) >= 0.5 * len(candidates) else candidates
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
