@@ -153,9 +153,10 @@ def test_a_wedge_of_desk_along_the_edge_of_a_blank_sheet_is_not_read(reader: Rea
 
 def test_a_speckled_worktop_beside_a_blank_sheet_is_not_writing_left_out() -> None:
     # A small blank sheet on a granite-look worktop: the worktop's flecks, closed over, left
-    # a few long marks, more than the sheet's none, and the sheet's cut was in doubt; the
-    # photo read whole gave 12 digits, 8 of them sure. Flecks are no writing, and writing
-    # left out of a cut makes 3.5% of the photo or more in strokes.
+    # a few long marks, more than the sheet's none, and the sheet's cut was in doubt; once
+    # the sheet's own phantoms were gone, the photo read whole (12 digits, 8 of them sure)
+    # replaced its empty reading. Flecks are no writing, and writing left out of a cut
+    # makes 3.5% of the photo or more in strokes.
     assert not cut_out_sheet(to_grey(blank_sheet_photo(3168))).in_doubt
 
 
