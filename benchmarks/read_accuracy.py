@@ -1,7 +1,7 @@
 """How well `digitscan read` reads: simulated scans per condition, and the real scans.
 
     python benchmarks/read_accuracy.py [--pages 30] [--model M] [--data-dir ../shared/data]
-        [--layout page] [--conditions cheque,register,dense] [--blank 100]
+        [--layout page] [--conditions cheque,register,dense] [--blank 100] [--empty-desks 200]
 
 Simulated: pages from ``digitscan.training.simulate`` (MNIST *test* digits, so the model never saw
 them), ``--pages`` per condition, seeds 1000 onwards (not those looked at while tuning).
@@ -18,13 +18,14 @@ import argparse
 import csv
 import difflib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from digitscan.reading.reader import LAYOUTS, Reader
 from digitscan.training.mnist import load_mnist
-from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, _on_desk, simulate_scan
+from digitscan.training.simulate import CONDITIONS, HARD_CONDITIONS, _desk_surface, _on_desk, simulate_scan
 
 REPO = Path(__file__).resolve().parents[1]
 # The reader was developed looking at seeds 0-99 and the examples use 101-108; measuring on
@@ -74,6 +75,26 @@ def blank_sheet_on_desk(seed: int) -> np.ndarray:
     return _on_desk(np.clip(paper, 0, 255).astype(np.uint8), rng)
 
 
+def empty_desk(seed: int) -> np.ndarray:
+    """A photo of a desk with nothing on it, 1200 x 900: the ``desk`` condition's surfaces
+    (wood, fabric, leather, printed patterns, granite-look worktops). The same desks as
+    ``tests/test_desk_photos.py``'s ``desk(seed, (900, 1200))``."""
+    return np.clip(_desk_surface((900, 1200), np.random.default_rng(seed)), 0, 255).astype(np.uint8)
+
+
+def _print_phantoms(reader: Reader, what: str, photo: Callable[[int], np.ndarray], first_seed: int,
+                    count: int, layout: str) -> None:
+    """Read ``count`` photos with nothing written on them (``photo(seed)``) and print the
+    digits read, which were never written."""
+    phantoms = [len(reader.read_array(photo(seed), layout=layout).digits)
+                for seed in range(first_seed, first_seed + count)]
+    worst = max(range(len(phantoms)), key=phantoms.__getitem__)
+    print(f"\n{what}, seeds {first_seed}-{first_seed + count - 1}: "
+          f"{sum(phantoms)} digits read that were never written, on "
+          f"{sum(n > 0 for n in phantoms)} of {count} photos "
+          f"(most: {phantoms[worst]}, seed {first_seed + worst})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=30)
@@ -91,9 +112,12 @@ def main() -> None:
     parser.add_argument("--blank", type=int, default=0,
                         help="also read this many blank sheets photographed on desks (seeds from "
                              "--first-seed) and count the digits read on them, which were never written")
+    parser.add_argument("--empty-desks", type=int, default=0,
+                        help="also read this many photos of empty desks (seeds from --first-seed) "
+                             "and count the digits read on them")
     args = parser.parse_args()
-    if args.pages < 0 or args.blank < 0:
-        parser.error("--pages and --blank count photos: 0 or more")
+    if args.pages < 0 or args.blank < 0 or args.empty_desks < 0:
+        parser.error("--pages, --blank and --empty-desks count photos: 0 or more")
     conditions = [name.strip() for name in args.conditions.split(",") if name.strip()]
     unknown = [name for name in conditions if name not in CONDITIONS]
     if unknown:
@@ -119,13 +143,11 @@ def main() -> None:
         print(_row("harder (all)", hard_totals))
     print(f"({time.perf_counter() - started:.0f} s for the simulated scans)")
     if args.blank:
-        phantoms = [len(reader.read_array(blank_sheet_on_desk(seed), layout=args.layout).digits)
-                    for seed in range(args.first_seed, args.first_seed + args.blank)]
-        worst = max(range(len(phantoms)), key=phantoms.__getitem__)
-        print(f"\nblank sheets on desks, seeds {args.first_seed}-{args.first_seed + args.blank - 1}: "
-              f"{sum(phantoms)} digits read that were never written, on "
-              f"{sum(count > 0 for count in phantoms)} of {args.blank} photos "
-              f"(most: {phantoms[worst]}, seed {args.first_seed + worst})")
+        _print_phantoms(reader, "blank sheets on desks", blank_sheet_on_desk, args.first_seed,
+                        args.blank, args.layout)
+    if args.empty_desks:
+        _print_phantoms(reader, "empty desks", empty_desk, args.first_seed, args.empty_desks,
+                        args.layout)
     real = Path(args.data_dir) / "real-scans"
     print("\nreal scans")
     for name in ("optdigits", "semeion"):
