@@ -947,9 +947,9 @@ def _left_out_is_shadowed_paper(smooth: np.ndarray, marks: np.ndarray, inside: n
     speckle or a second page left out came under one of the three. A sheet's half in the
     soft shade of a room, blurred by the lens, has fewer of its marks in strokes: 73-78% on
     four more photos, now read whole (0-18 more digits right each, none fewer); the three
-    other photos whose part left out passed the rest had 62-69%. Wood grain closed over is even too, and its lines are
-    strokes, but they mark the whole of it: 29-32% on two simulated desks that passed the
-    rest."""
+    other photos whose part left out passed the rest had 62-69%. Wood grain closed over is
+    even too, and its lines are strokes, but they mark the whole of it: 29-32% on two
+    simulated desks that passed the rest."""
     left = inside[box] == 0
     if left.sum() < 0.01 * smooth.size:
         return False
