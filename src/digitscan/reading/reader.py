@@ -637,24 +637,21 @@ def _plan_lines(plan: _Plan, grey: np.ndarray, one_line: bool, line_first: bool 
     vars(plan).update(vars(page))  # the same picture, now planned as a page
 
 
-def _plan_page_lines(plan: _Plan, grey: np.ndarray, isolate: bool = True, holds_a_sheet: bool = False) -> None:
+def _plan_page_lines(plan: _Plan, grey: np.ndarray, isolate: bool = True) -> None:
     """The bands of the lines of writing found on a page (on the sheet found in it, unless
-    ``isolate`` is False; ``holds_a_sheet``: a sheet of light paper was found in it)."""
+    ``isolate`` is False)."""
     photo = grey
     grey, shrink = _shrunk_photo(grey)
     cut = cut_out_sheet(grey) if isolate else SheetCut(grey, None)
     if cut.in_doubt:
         plan.whole_photo = _Plan(plan.file, plan.page, plan.width, plan.height)
-        _plan_page_lines(plan.whole_photo, photo, isolate=False, holds_a_sheet=True)
+        _plan_page_lines(plan.whole_photo, photo, isolate=False)
     grey, sheet_back = cut.picture, cut.back
     plan.back = sheet_back if shrink is None else (
         shrink if sheet_back is None else shrink @ sheet_back)
     # A sheet was found as light paper: its ink is dark, whatever a shadow or the
-    # desk's colour around it does to the picture's grey levels. So too in the whole
-    # photo read beside a sheet in doubt, where a dark desk filling most of the frame made
-    # the median pixel say otherwise: the paper was read as ink (train/ 03_09: 7 of 36
-    # digits).
-    dark_ink = sheet_back is not None or holds_a_sheet or ink_is_dark(grey)
+    # desk's colour around it does to the picture's grey levels.
+    dark_ink = sheet_back is not None or ink_is_dark(grey)
     ink = ink_strength(grey, dark_ink, page=True)
     mask = ink_mask(ink)
     if not mask.any():
