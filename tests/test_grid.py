@@ -218,3 +218,16 @@ def test_a_sheet_half_in_a_soft_shadow_is_read_whole(reader: Reader, shared_dir:
     reading, best, written, read = read_as_a_page(reader, shared_dir, "02_28_iphone_14_0.jpg")
     assert best >= 0.8, (best, reading.text)
     assert read <= 1.3 * written, (read, written)
+
+
+@pytest.mark.parametrize("name", ["02_19_honor_view_10_0.jpg", "03_09_honor_view_10_1.jpg"])
+def test_the_whole_photo_read_beside_a_doubtful_sheet_reads_dark_ink(reader: Reader, shared_dir: Path,
+                                                                      name: str) -> None:
+    """A cut-out sheet in doubt (a strip of the page, the rest in shade) is read beside the
+    whole photo. A dark desk or a dark-covered book fills most of that photo, and its median
+    pixel said the ink was light: the paper was read as ink and the whole photo gave 7 of
+    27 and 7 of 36 digits, so the strip's reading (7, 19) was kept. A sheet of light paper
+    was found in the photo, so its ink is dark."""
+    reading, best, _, _ = read_as_a_page(reader, shared_dir, name)
+    assert best >= 0.85, (best, reading.text)
+    assert any("whole photo was read" in note for note in reading.notes), reading.notes
