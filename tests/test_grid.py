@@ -231,3 +231,13 @@ def test_the_whole_photo_read_beside_a_doubtful_sheet_reads_dark_ink(reader: Rea
     reading, best, _, _ = read_as_a_page(reader, shared_dir, name)
     assert best >= 0.85, (best, reading.text)
     assert any("whole photo was read" in note for note in reading.notes), reading.notes
+
+
+def test_a_lit_strip_of_a_page_is_not_flattened_as_the_sheet(reader: Reader, shared_dir: Path) -> None:
+    """A light strip down the page's left, the rest in the shade of a lamp: its outline was a
+    clean quadrilateral, and flattened as the sheet it held 2 of the grid's 9 columns (13
+    of 81 digits read). The grid's lines and digits run across its right side, which no
+    sheet's edge has: the photo is read whole as well, and that reading is kept."""
+    reading, best, _, _ = read_as_a_page(reader, shared_dir, "01_20_iphone_14_0.jpg", split="val")
+    assert best >= 0.9, (best, reading.text)
+    assert any("whole photo was read" in note for note in reading.notes), reading.notes

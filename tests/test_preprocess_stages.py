@@ -281,3 +281,20 @@ def test_text_height_is_the_digits_not_the_pieces_of_a_grid_left_in() -> None:
     heights = np.concatenate([marks, pieces])
     areas = np.concatenate([marks * 10, pieces * 3])
     assert 38 <= text_height_of(heights, areas) <= 56
+
+
+def test_a_side_that_writing_runs_across_is_no_sheet_edge() -> None:
+    # A quadrilateral found round a lit strip of a page: the page's strokes run on across
+    # its right side into the shade. Strokes only inside it, or a side along bare paper,
+    # leave it a sheet's outline.
+    from digitscan.reading.preprocess import _crossed_by_writing, _paper_light
+
+    strip = np.array([[40, 40], [200, 40], [200, 300], [40, 300]], np.float64)
+    page = np.full((360, 480), 225, np.uint8)
+    for y in range(70, 290, 40):  # short strokes, each across x = 200
+        cv2.line(page, (185, y), (215, y + 6), 40, 2)
+    assert _crossed_by_writing(page, _paper_light(page), strip)
+    inside = np.full((360, 480), 225, np.uint8)
+    for y in range(70, 290, 40):  # the same strokes, kept inside the strip
+        cv2.line(inside, (150, y), (180, y + 6), 40, 2)
+    assert not _crossed_by_writing(inside, _paper_light(inside), strip)
