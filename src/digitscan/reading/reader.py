@@ -110,6 +110,12 @@ _TEXTURE_COVER, _TEXTURE_TILES = 0.15, 0.9
 # wrong), while a 12-MP picture sprinkled with dark specks measured 3 and was read as
 # 29,821 digits on 904 lines in 30 s.
 _LEAST_TEXT_HEIGHT = 4.0
+# A line digit the reader is unsure of whose ink is under this share of its band's height
+# (the line's candidates and a sixth of their height above and below) is a sliver, not a
+# digit: on a blank sheet a shadow's soft corners made a band, and a 6 x 3 pixel scrap of
+# the sheet's edge in it was read as a "4" at 67% (blank_sheet_photo(3219) on an AVX2
+# CPU; on AVX-512 the recogniser read nothing there).
+_FLAT_DIGIT = 0.2
 # A window of a page holding this many marks or more, under this share of whose ink lies
 # in marks whose outline squared is this many times their area or more (strokes), is a
 # flecked surface (``_speckled_windows``).
@@ -308,42 +314,49 @@ class Reader:
         one_line = bool(plan.bands) and plan.bands[0].one_line
         opinions = iter(second)
         # Each line's digits, with their boxes in working pixels (where the page's spacing is
-        # measured), and the recogniser's own number breaks.
-        found: list[tuple[list[tuple[tuple[int, int, int, int], Digit]], list[bool]]] = []
-        for line, line_placed in zip(decoded, placed, strict=True):
+        # measured), the recogniser's own number breaks, and which of them go.
+        found: list[tuple[list[tuple[tuple[int, int, int, int], Digit]], list[bool], set[int]]] = []
+        for band, line, line_placed in zip(plan.bands, decoded, placed, strict=True):
             line_opinions = [next(opinions) for _ in line_placed]
             if not line.digits:
                 continue
-            read = []
+            read, slivers = [], set()
             for index, ((box, _crop), (network_input, classifier_p)) in enumerate(
                     zip(line_placed, line_opinions, strict=True)):
                 combined = _combine(line.distributions[index], classifier_p)
                 order = np.argsort(-combined)[:3]
                 value, confidence = int(order[0]), float(combined[order[0]])
+                if (not one_line and confidence < DEFAULT_MIN_CONFIDENCE
+                        and box[3] < _FLAT_DIGIT * band.ink.shape[0]):
+                    slivers.add(len(read))  # see _FLAT_DIGIT; counted in crowds below first
                 read.append((box, Digit(value, confidence, confidence < self.min_confidence, plan.to_input(box),
                                         [(int(d), float(combined[d])) for d in order], network_input)))
-            found.append((read, list(line.breaks)))
+            found.append((read, list(line.breaks), slivers))
         if not one_line:
             # A desk's speckle or weave read as digits: crowds of digits the reader is unsure
             # of go (judged at the default threshold, whatever the caller's), before the
             # page's spacing is learnt from what is left.
-            every = [placed_digit for read, _ in found for placed_digit in read]
+            every = [placed_digit for read, _, _ in found for placed_digit in read]
             in_crowds = in_unsure_crowds(np.array([box for box, _ in every]).reshape(-1, 4),
                                          np.array([digit.confidence < DEFAULT_MIN_CONFIDENCE for _, digit in every]))
             crowded = iter(in_crowds)
-            kept = [([placed_digit for placed_digit in read if not next(crowded)], said) for read, said in found]
-            found = [(read, said) for read, said in kept if read]
+            found = [(read, said, slivers | {index for index in range(len(read)) if next(crowded)})
+                     for read, said, slivers in found]
             if in_crowds.any():
                 plan.notes.append(f"{int(in_crowds.sum())} marks read as digits in crowds of unsure ones "
                                   "(a desk's or a cloth's texture) were left out")
-        breaks = _line_breaks([[box for box, _ in read] for read, _ in found])
+        # Slivers go after the crowds are counted: they are part of a texture's crowd.
+        kept = [([placed_digit for index, placed_digit in enumerate(read) if index not in dropped], said)
+                for read, said, dropped in found]
+        kept = [(read, said) for read, said in kept if read]
+        breaks = _line_breaks([[box for box, _ in read] for read, _ in kept])
         if one_line:
             # A picture of one line has no page to learn the writer's spacing from; there
             # the recogniser, which saw the line whole, says where numbers part as well.
             breaks = [[geometric or said for geometric, said in zip(line_breaks, line_said, strict=True)]
-                      for line_breaks, (_, line_said) in zip(breaks, found, strict=True)]
+                      for line_breaks, (_, line_said) in zip(breaks, kept, strict=True)]
         lines: list[Line] = []
-        for (read, _), line_breaks in zip(found, breaks, strict=True):
+        for (read, _), line_breaks in zip(kept, breaks, strict=True):
             digits = [digit for _, digit in read]
             text = "".join((" " if index and line_breaks[index - 1] else "") + str(digit.digit)
                            for index, digit in enumerate(digits))
