@@ -241,3 +241,13 @@ def test_a_lit_strip_of_a_page_is_not_flattened_as_the_sheet(reader: Reader, sha
     reading, best, _, _ = read_as_a_page(reader, shared_dir, "01_20_iphone_14_0.jpg", split="val")
     assert best >= 0.9, (best, reading.text)
     assert any("whole photo was read" in note for note in reading.notes), reading.notes
+
+
+def test_the_whole_photo_beside_a_sun_patch_is_read_though_cloth_fills_it(reader: Reader,
+                                                                          shared_dir: Path) -> None:
+    """A patch of sun on the page and the desk was taken for the sheet, in doubt (4 of 33
+    digits read). The whole photo read beside it was refused as "only texture": a woven
+    cloth fills much of it. A sheet was found in it, so it holds paper, and it is read."""
+    reading, best, _, _ = read_as_a_page(reader, shared_dir, "02_02_honor_view_10_1.jpg", split="val")
+    assert best >= 0.8, (best, reading.text)
+    assert any("whole photo was read" in note for note in reading.notes), reading.notes
