@@ -742,7 +742,7 @@ def _crossed_by_writing(small: np.ndarray, smooth: np.ndarray, points: np.ndarra
     read 13 of its 81 digits; the photo read whole reads nearly all. The outlines of the
     other 7 sheets of the 160 real photos flattened from their corners had no stroke across
     any side; a sheet's own edge has paper on one side only."""
-    marks = ((smooth.astype(np.int16) - small) > _MARK_CONTRAST).view(np.uint8)
+    marks = _thin_dark_marks(small, smooth).view(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     if count < 2:
         return False
@@ -906,7 +906,7 @@ def cut_out_sheet(grey: np.ndarray) -> SheetCut:
     smooth = _paper_light(small)
     # Thin dark marks (strokes, print) against the paper's light closed over them, once for
     # the three questions below.
-    marks = (smooth.astype(np.int16) - small) > _MARK_CONTRAST
+    marks = _thin_dark_marks(small, smooth)
     in_doubt = False
     if _leaves_the_writing_out(marks, cv2.erode(inside, edge)):
         # The light region is a window or a wall behind the sheet, not the sheet: the rest
@@ -1010,6 +1010,12 @@ def _left_out_is_shadowed_paper(smooth: np.ndarray, marks: np.ndarray, inside: n
 # Thin dark marks (strokes, printed lines) against the paper's light closed over them, in
 # the shrunk copy: darker than that light by this many grey levels.
 _MARK_CONTRAST = 24
+
+
+def _thin_dark_marks(small: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """The thin dark marks (strokes, print) of the shrunk copy ``small``: pixels
+    _MARK_CONTRAST levels or more under its paper's light ``smooth`` (``_paper_light``)."""
+    return (smooth.astype(np.int16) - small) > _MARK_CONTRAST
 
 
 def _leaves_the_writing_out(marks: np.ndarray, inside: np.ndarray) -> bool:
