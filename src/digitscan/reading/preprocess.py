@@ -756,9 +756,7 @@ def _crossed_by_writing(small: np.ndarray, smooth: np.ndarray, points: np.ndarra
         side = np.zeros(marks.shape, np.uint8)
         cv2.line(side, tuple(int(v) for v in start.round()), tuple(int(v) for v in end.round()), 1, 1)
         crossings = 0
-        for label in np.unique(labels[(side > 0) & (marks > 0)]):
-            if label == 0:
-                continue
+        for label in np.unique(labels[(side > 0) & (marks > 0)]):  # marks: never label 0
             x, y, w, h = stats[label, :4]
             ys, xs = np.nonzero(labels[y:y + h, x:x + w] == label)
             offsets = np.stack([xs + x, ys + y], axis=1) - start
